@@ -1,0 +1,33 @@
+# Two entry points a newcomer needs: `make demo` (the main job) and `make test`.
+# Each creates or updates the local virtual environment itself; both are idempotent.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint bench venv clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# torch first: the pinned CPU build must be in place before anything that depends on torch.
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install --upgrade pip setuptools wheel
+	$(PIP) install "torch==2.13.0"
+	$(PIP) install -e ".[dev,peers]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/facility_location_partition.py
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) benchmarks/facility_location.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,28 @@
+"""matroidopt: constrained submodular maximisation with tested guarantees and certificates.
+
+Utilities (set functions), constraints (matroids, knapsacks, intersections) and solvers
+(greedy family), composable from Python::
+
+    import matroidopt as mo
+    f = mo.FacilityLocation.from_features(X, metric="cosine")
+    m = mo.PartitionMatroid(labels, capacities)
+    res = mo.maximize(f, m)             # lazy greedy, 1/2 guarantee under a matroid
+    res.indices, res.value, res.upper_bound
+
+Every public name is importable from here.
+"""
+
+from . import errors
+from .constraint import Constraint, ConstraintState, Intersection, Knapsack
+from .errors import AssumptionWarning, InvalidInputError
+from .matroid import Matroid, PartitionMatroid, UniformMatroid
+from .utility import CallableUtility, FacilityLocation, Modular, Utility, UtilityState
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "errors", "InvalidInputError", "AssumptionWarning",
+    "Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation",
+    "Constraint", "ConstraintState", "Knapsack", "Intersection",
+    "Matroid", "UniformMatroid", "PartitionMatroid",
+]

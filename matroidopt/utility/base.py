@@ -1,0 +1,315 @@
+"""The :class:`Utility` protocol: a set function over ``range(n)`` with an incremental oracle.
+
+A utility is immutable after construction. Solvers drive it through an explicit state (optax
+style), so a solve is resumable and inspectable::
+
+    state = f.init_state()
+    g = f.gains(state, candidates)   # marginal gains f(S + j) - f(S), one vectorised call
+    state = f.add(state, j)          # a new state; the old one stays valid
+    f.value(state)                   # f(S)
+
+Subclasses implement the private hooks ``_init_data``, ``_gains``, ``_add`` and ``_value``
+(they may assume valid input); the public methods validate and delegate.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._backend import as_index_tensor, check_int, resolve_device, resolve_dtype
+from ..errors import InvalidInputError
+
+__all__ = ["Utility", "UtilityState", "CallableUtility"]
+
+
+@dataclass(frozen=True)
+class UtilityState:
+    """The state of an incremental evaluation: the selected elements (in order) and the
+    family-specific cached data (e.g. each client's best similarity for facility location).
+
+    States are values: :meth:`Utility.add` returns a new state and never mutates its input.
+    """
+
+    selected: tuple[int, ...]
+    data: Any
+
+    def __len__(self) -> int:
+        return len(self.selected)
+
+
+class Utility(abc.ABC):
+    """A set function ``f: 2^{range(n)} -> R`` with declared mathematical properties.
+
+    Attributes
+    ----------
+    n : int
+        Ground-set size; elements are ``0, ..., n - 1``.
+    monotone : bool
+        Declared ``f(S) <= f(T)`` whenever ``S ⊆ T``.
+    submodular : bool
+        Declared diminishing returns ``f(S + j) - f(S) >= f(T + j) - f(T)`` for ``S ⊆ T``.
+    normalized : bool
+        Declared ``f(∅) = 0``.
+    weak_submodularity : float or None
+        A declared lower bound γ on the submodularity ratio (``1.0`` when submodular).
+    gains_are_exact : bool
+        ``False`` for utilities whose :meth:`gains` are a proxy (e.g. gradient-matching
+        utilities with a refit), in which case lazy evaluation is not used.
+    device, dtype
+        Where and in which precision the utility computes.
+    """
+
+    n: int
+    monotone: bool = False
+    submodular: bool = False
+    normalized: bool = True
+    gains_are_exact: bool = True
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        monotone: bool,
+        submodular: bool,
+        normalized: bool = True,
+        weak_submodularity: float | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        torch_input: bool = False,
+    ) -> None:
+        self.n = check_int(n, "n", minimum=0)
+        self.monotone = bool(monotone)
+        self.submodular = bool(submodular)
+        self.normalized = bool(normalized)
+        if weak_submodularity is not None:
+            weak_submodularity = float(weak_submodularity)
+            if not (0.0 < weak_submodularity <= 1.0):
+                raise InvalidInputError(
+                    f"weak_submodularity: expected a value in (0, 1], got {weak_submodularity}"
+                )
+        self._gamma = weak_submodularity
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype)
+        self.torch_input = bool(torch_input)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def weak_submodularity(self) -> float | None:
+        """The declared submodularity-ratio lower bound γ (1.0 for submodular utilities)."""
+        if self.submodular and self.monotone:
+            return 1.0
+        return self._gamma
+
+    def __repr__(self) -> str:
+        props = [p for p in ("monotone", "submodular") if getattr(self, p)]
+        return f"{type(self).__name__}(n={self.n}{', ' if props else ''}{', '.join(props)})"
+
+    # ------------------------------------------------------------------ hooks
+    @abc.abstractmethod
+    def _init_data(self) -> Any:
+        """The cached data of the empty set."""
+
+    @abc.abstractmethod
+    def _gains(self, state: UtilityState, candidates: torch.Tensor) -> torch.Tensor:
+        """Marginal gains of ``candidates`` (a long tensor of unselected elements)."""
+
+    @abc.abstractmethod
+    def _add_data(self, state: UtilityState, j: int) -> Any:
+        """The cached data after adding the unselected element ``j``."""
+
+    @abc.abstractmethod
+    def _value(self, state: UtilityState) -> float:
+        """``f(state.selected)``."""
+
+    def _evaluate(self, idx: torch.Tensor) -> float:
+        """``f`` of a set of distinct indices, from scratch. Subclasses may override with a
+        direct formula; the default replays the incremental oracle."""
+        state = self._init_state()
+        for j in idx.tolist():
+            state = self._add(state, j)
+        return self._value(state)
+
+    # ------------------------------------------------------------------ private fast path
+    def _init_state(self) -> UtilityState:
+        return UtilityState((), self._init_data())
+
+    def _add(self, state: UtilityState, j: int) -> UtilityState:
+        return UtilityState(state.selected + (j,), self._add_data(state, j))
+
+    def _all(self) -> torch.Tensor:
+        return torch.arange(self.n, device=self.device)
+
+    # ------------------------------------------------------------------ public API
+    def init_state(self) -> UtilityState:
+        """The state of the empty set."""
+        return self._init_state()
+
+    def gains(self, state: UtilityState, candidates: Iterable[int] | None = None) -> torch.Tensor:
+        """Marginal gains ``f(S + j) - f(S)`` for every ``j`` in ``candidates`` (default: all).
+
+        Elements already in ``S`` have gain exactly 0. Returns a 1-D tensor on
+        :attr:`device` in :attr:`dtype`.
+        """
+        self._check_state(state)
+        cand = self._candidates(candidates)
+        out = torch.zeros(cand.numel(), device=self.device, dtype=self.dtype)
+        if cand.numel() == 0:
+            return out
+        sel = torch.as_tensor(state.selected, dtype=torch.long, device=self.device)
+        fresh = ~torch.isin(cand, sel) if sel.numel() else torch.ones_like(cand, dtype=torch.bool)
+        if bool(fresh.any()):
+            out[fresh] = self._gains(state, cand[fresh]).to(self.dtype)
+        return out
+
+    def add(self, state: UtilityState, j: int) -> UtilityState:
+        """A new state with element ``j`` added (adding a selected element is a no-op)."""
+        self._check_state(state)
+        j = check_int(j, "j", minimum=0)
+        if j >= self.n:
+            raise InvalidInputError(f"j: index {j} outside the ground set range(0, {self.n})")
+        if j in state.selected:
+            return state
+        return self._add(state, j)
+
+    def value(self, state: UtilityState) -> float:
+        """``f(S)`` for the state's selected set ``S``."""
+        self._check_state(state)
+        return float(self._value(state))
+
+    def evaluate(self, S: Iterable[int] | torch.Tensor | np.ndarray) -> float:
+        """``f(S)`` computed from scratch (duplicates in ``S`` are ignored)."""
+        idx = as_index_tensor(S, self.n, "S", device=self.device, unique=False)
+        if idx.numel():
+            idx = torch.unique(idx)
+        return float(self._evaluate(idx))
+
+    def __call__(self, S: Iterable[int] | torch.Tensor | np.ndarray) -> float:
+        return self.evaluate(S)
+
+    def _candidates(self, candidates: Iterable[int] | None) -> torch.Tensor:
+        if candidates is None:
+            return self._all()
+        return as_index_tensor(candidates, self.n, "candidates", device=self.device, unique=False)
+
+    def _check_state(self, state: Any) -> None:
+        if not isinstance(state, UtilityState):
+            raise InvalidInputError(
+                f"state: expected a UtilityState from init_state()/add(), got {type(state).__name__}"
+            )
+
+    # ------------------------------------------------------------------ construction helpers
+    @staticmethod
+    def from_callable(
+        fn: Callable[[list[int]], float],
+        n: int,
+        *,
+        monotone: bool = False,
+        submodular: bool = False,
+        normalized: bool | None = None,
+        weak_submodularity: float | None = None,
+    ) -> CallableUtility:
+        """Wrap a plain Python set function ``fn(list_of_indices) -> float``.
+
+        The declared properties are trusted (verify them with
+        :func:`matroidopt.testing.check_submodular`). Each gain costs two calls of ``fn``.
+
+        Examples
+        --------
+        >>> import matroidopt as mo
+        >>> f = mo.Utility.from_callable(lambda S: len({i % 3 for i in S}), 9,
+        ...                               monotone=True, submodular=True)
+        >>> f.evaluate([0, 3, 4])
+        2.0
+        """
+        return CallableUtility(
+            fn, n, monotone=monotone, submodular=submodular, normalized=normalized,
+            weak_submodularity=weak_submodularity,
+        )
+
+    # ------------------------------------------------------------------ combinators
+    def __add__(self, other: Utility) -> Utility:
+        from .combinators import WeightedSum
+
+        if not isinstance(other, Utility):
+            return NotImplemented
+        return WeightedSum([self, other], [1.0, 1.0])
+
+    def __mul__(self, c: float) -> Utility:
+        from .combinators import WeightedSum
+
+        return WeightedSum([self], [float(c)])
+
+    __rmul__ = __mul__
+
+    def truncate(self, cap: float) -> Utility:
+        """``min(f(S), cap)``; see :class:`~matroidopt.TruncatedUtility`."""
+        from .combinators import TruncatedUtility
+
+        return TruncatedUtility(self, cap)
+
+    def condition(self, given: Iterable[int]) -> Utility:
+        """``f(S | A) = f(S ∪ A) - f(A)``; see :class:`~matroidopt.ConditionedUtility`."""
+        from .combinators import ConditionedUtility
+
+        return ConditionedUtility(self, given)
+
+    def restrict(self, elements: Sequence[int]) -> Utility:
+        """``f`` on the ground set ``elements`` (re-indexed); see :class:`~matroidopt.RestrictedUtility`."""
+        from .combinators import RestrictedUtility
+
+        return RestrictedUtility(self, elements)
+
+
+class CallableUtility(Utility):
+    """A utility defined by a user's Python function of a list of indices.
+
+    Built by :meth:`Utility.from_callable`. Not vectorised: each gain costs two calls of the
+    function, so it suits small ground sets and testing.
+    """
+
+    def __init__(self, fn, n, *, monotone, submodular, normalized=None, weak_submodularity=None):
+        if not callable(fn):
+            raise InvalidInputError(f"fn: expected a callable of a list of indices, got {fn!r}")
+        super().__init__(n, monotone=monotone, submodular=submodular,
+                         normalized=True if normalized is None else normalized,
+                         weak_submodularity=weak_submodularity)
+        self.fn = fn
+        f0 = self._call([])
+        if normalized is None:
+            self.normalized = f0 == 0.0
+        self._f_empty = f0
+
+    def _call(self, S: list[int]) -> float:
+        v = self.fn(list(S))
+        try:
+            v = float(v)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"fn: must return a real number, returned {v!r}") from exc
+        if not math.isfinite(v):
+            raise InvalidInputError(f"fn: returned a non-finite value {v} for S={list(S)}")
+        return v
+
+    def _init_data(self) -> float:
+        return self._f_empty
+
+    def _gains(self, state, candidates):
+        base = state.data
+        S = list(state.selected)
+        vals = [self._call(S + [c]) - base for c in candidates.tolist()]
+        return torch.tensor(vals, dtype=self.dtype, device=self.device)
+
+    def _add_data(self, state, j):
+        return self._call(list(state.selected) + [j])
+
+    def _value(self, state):
+        return state.data
+
+    def _evaluate(self, idx):
+        return self._call(sorted(idx.tolist()))
