@@ -16,6 +16,20 @@ from . import errors
 from .constraint import Constraint, ConstraintState, Intersection, Knapsack
 from .errors import AssumptionWarning, InvalidInputError
 from .matroid import Matroid, PartitionMatroid, UniformMatroid
+from .certificate import GUARANTEES, certificate_bound, guarantee
+from .solver import (
+    SOLVERS,
+    Result,
+    cost_benefit_greedy,
+    get_solver,
+    greedy,
+    lazy_greedy,
+    maximize,
+    random_greedy,
+    register_solver,
+    residual_random_greedy,
+    stochastic_greedy,
+)
 from .utility import CallableUtility, FacilityLocation, Modular, Utility, UtilityState
 
 __version__ = "0.1.0"
@@ -25,4 +39,8 @@ __all__ = [
     "Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation",
     "Constraint", "ConstraintState", "Knapsack", "Intersection",
     "Matroid", "UniformMatroid", "PartitionMatroid",
+    "Result", "SOLVERS", "get_solver", "register_solver", "maximize",
+    "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
+    "cost_benefit_greedy", "random_greedy",
+    "guarantee", "certificate_bound", "GUARANTEES",
 ]

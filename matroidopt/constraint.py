@@ -98,23 +98,38 @@ class Constraint(abc.ABC):
         """An upper bound on the size of any feasible set (the rank for matroids)."""
         return self.n
 
+    def _greedy_extension(self, state: ConstraintState, order: torch.Tensor) -> torch.Tensor:
+        """Scan the unselected elements ``order`` (a long tensor) and keep each one that stays
+        feasible together with those kept before: the matroid greedy started from ``state``.
+
+        Returns the kept elements in scan order. For a matroid, scanning by decreasing weight
+        gives a maximum-weight basis of the contraction ``M / S`` (restricted to ``order``).
+        Subclasses override this with vectorised versions.
+        """
+        kept = []
+        for j in order.tolist():
+            if bool(self._can_add(state, torch.tensor([j]))[0]):
+                state = self._add(state, j)
+                kept.append(j)
+        return torch.tensor(kept, dtype=torch.long)
+
     def _max_weight_sum(self, weights: torch.Tensor) -> float:
         """An upper bound on ``max_{I feasible} sum_{j in I} max(w_j, 0)``.
 
-        Exact for matroids (the matroid greedy); subclasses override with faster or
-        relaxation-based versions. Used by the certificate.
+        Exact for matroids (the matroid greedy, Rado–Edmonds); :class:`Knapsack` uses its LP
+        relaxation and :class:`Intersection` the least of its matroids' maxima. Used by the
+        certificate.
         """
         w = weights.detach().to("cpu", torch.float64).clamp_min(0.0)
         order = _order_desc(w)
-        state = self._init_state()
-        total = 0.0
-        for j in order.tolist():
-            if w[j] <= 0:
-                break
-            if bool(self._can_add(state, torch.tensor([j]))[0]):
-                state = self._add(state, j)
-                total += float(w[j])
-        return total
+        order = order[w[order] > 0]
+        if order.numel() == 0:
+            return 0.0
+        return float(w[self._greedy_extension(self._init_state(), order)].sum())
+
+    #: True when :meth:`_max_weight_sum` is a cheap vectorised call (the certificate is then
+    #: refreshed after every step rather than on a geometric schedule).
+    _cheap_max_weight: bool = False
 
     # ----------------------------------------------------------------- public API
     def init_state(self) -> ConstraintState:

@@ -89,15 +89,13 @@ class Matroid(Constraint):
         [1, 2]
         """
         w = self._check_weights(weights)
-        state = self._greedy_independent_subset(_order_desc(w).tolist())
-        return np.asarray(state.selected, dtype=np.int64)
+        return self._greedy_extension(self._init_state(), _order_desc(w)).numpy()
 
     def max_weight_independent(self, weights) -> np.ndarray:
         """An independent set of maximum total weight: the greedy over positive weights only."""
         w = self._check_weights(weights)
-        order = [j for j in _order_desc(w).tolist() if w[j] > 0]
-        state = self._greedy_independent_subset(order)
-        return np.asarray(state.selected, dtype=np.int64)
+        order = _order_desc(w)
+        return self._greedy_extension(self._init_state(), order[w[order] > 0]).numpy()
 
     def _check_weights(self, weights) -> torch.Tensor:
         w = as_float_tensor(weights, "weights", ndim=1, device="cpu", dtype=torch.float64)

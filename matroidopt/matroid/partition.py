@@ -122,15 +122,25 @@ class PartitionMatroid(Matroid):
         counts = torch.bincount(self.block_of, minlength=len(self.blocks))
         return int(torch.minimum(counts, self.capacities).sum())
 
+    _cheap_max_weight = True
+
+    def _greedy_extension(self, state, order):
+        """Vectorised: keep the first ``capacity - count`` elements of each block in ``order``."""
+        if order.numel() == 0:
+            return order
+        blocks = self.block_of[order]
+        # position of each element among the elements of its block, in scan order
+        by_block = torch.sort(blocks, stable=True)
+        sorted_blocks = by_block.values
+        starts = torch.searchsorted(sorted_blocks, sorted_blocks, right=False)
+        rank_sorted = torch.arange(order.numel()) - starts
+        rank = torch.empty_like(rank_sorted)
+        rank[by_block.indices] = rank_sorted
+        room = self.capacities - state.data
+        return order[rank < room[blocks]]
+
     def _max_weight_sum(self, weights):
         w = weights.detach().to("cpu", torch.float64).clamp_min(0.0)
-        total = 0.0
-        for b in range(len(self.blocks)):
-            cap = int(self.capacities[b])
-            if cap == 0:
-                continue
-            wb = w[self.block_of == b]
-            m = min(cap, wb.numel())
-            if m:
-                total += float(torch.topk(wb, m).values.sum())
-        return total
+        order = torch.sort(w, descending=True, stable=True).indices
+        order = order[w[order] > 0]
+        return float(w[self._greedy_extension(self._init_state(), order)].sum())

@@ -55,6 +55,11 @@ class UniformMatroid(Matroid):
     def _max_feasible_size(self):
         return min(self.n, self.k)
 
+    _cheap_max_weight = True
+
+    def _greedy_extension(self, state, order):
+        return order[: max(0, self.k - len(state.selected))]
+
     def _max_weight_sum(self, weights):
         w = weights.detach().to("cpu", torch.float64).clamp_min(0.0)
         m = min(self.k, w.numel())

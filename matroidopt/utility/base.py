@@ -57,6 +57,9 @@ class Utility(abc.ABC):
         Declared diminishing returns ``f(S + j) - f(S) >= f(T + j) - f(T)`` for ``S ⊆ T``.
     normalized : bool
         Declared ``f(∅) = 0``.
+    nonnegative : bool
+        Declared ``f(S) >= 0`` for all ``S`` (default: ``monotone and normalized``); the
+        ``1/e`` guarantee of :func:`~matroidopt.random_greedy` needs it.
     weak_submodularity : float or None
         A declared lower bound γ on the submodularity ratio (``1.0`` when submodular).
     gains_are_exact : bool
@@ -80,6 +83,7 @@ class Utility(abc.ABC):
         submodular: bool,
         normalized: bool = True,
         weak_submodularity: float | None = None,
+        nonnegative: bool | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
         torch_input: bool = False,
@@ -95,11 +99,19 @@ class Utility(abc.ABC):
                     f"weak_submodularity: expected a value in (0, 1], got {weak_submodularity}"
                 )
         self._gamma = weak_submodularity
+        self._nonnegative = nonnegative
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype)
         self.torch_input = bool(torch_input)
 
     # ------------------------------------------------------------------ properties
+    @property
+    def nonnegative(self) -> bool:
+        """Declared ``f(S) >= 0`` for every ``S`` (implied by normalized and monotone)."""
+        if self._nonnegative is not None:
+            return bool(self._nonnegative)
+        return self.monotone and self.normalized
+
     @property
     def weak_submodularity(self) -> float | None:
         """The declared submodularity-ratio lower bound γ (1.0 for submodular utilities)."""
@@ -214,10 +226,12 @@ class Utility(abc.ABC):
         submodular: bool = False,
         normalized: bool | None = None,
         weak_submodularity: float | None = None,
+        nonnegative: bool | None = None,
     ) -> CallableUtility:
         """Wrap a plain Python set function ``fn(list_of_indices) -> float``.
 
-        The declared properties are trusted (verify them with
+        ``normalized`` defaults to whether ``fn([]) == 0``. The declared properties are
+        trusted (verify them with
         :func:`matroidopt.testing.check_submodular`). Each gain costs two calls of ``fn``.
 
         Examples
@@ -230,7 +244,7 @@ class Utility(abc.ABC):
         """
         return CallableUtility(
             fn, n, monotone=monotone, submodular=submodular, normalized=normalized,
-            weak_submodularity=weak_submodularity,
+            weak_submodularity=weak_submodularity, nonnegative=nonnegative,
         )
 
     # ------------------------------------------------------------------ combinators
@@ -274,12 +288,13 @@ class CallableUtility(Utility):
     function, so it suits small ground sets and testing.
     """
 
-    def __init__(self, fn, n, *, monotone, submodular, normalized=None, weak_submodularity=None):
+    def __init__(self, fn, n, *, monotone, submodular, normalized=None, weak_submodularity=None,
+                 nonnegative=None):
         if not callable(fn):
             raise InvalidInputError(f"fn: expected a callable of a list of indices, got {fn!r}")
         super().__init__(n, monotone=monotone, submodular=submodular,
                          normalized=True if normalized is None else normalized,
-                         weak_submodularity=weak_submodularity)
+                         weak_submodularity=weak_submodularity, nonnegative=nonnegative)
         self.fn = fn
         f0 = self._call([])
         if normalized is None:

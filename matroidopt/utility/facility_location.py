@@ -28,7 +28,8 @@ from .base import Utility
 
 __all__ = ["FacilityLocation"]
 
-_BLOCK_ELEMENTS = 1 << 22  # ~32 MB of float64 per kernel block
+_BLOCK_ELEMENTS = 1 << 22  # ~32 MB of float64: largest kernel block ever materialised
+_CHUNK_ELEMENTS = 1 << 18  # ~2 MB: kernel entries per fused gains chunk
 
 
 class FacilityLocation(Utility):
@@ -90,6 +91,7 @@ class FacilityLocation(Utility):
         super().__init__(n, monotone=True, submodular=True, device=dev, dtype=vals.dtype,
                          torch_input=torch_input)
         self.n_clients = int(m)
+        self._block = max(1, _BLOCK_ELEMENTS // max(self.n_clients, 1))
 
     # ----------------------------------------------------------------- from features
     @classmethod
@@ -194,13 +196,14 @@ class FacilityLocation(Utility):
                         f"{(cand.numel(), self.n_clients)}"
                     )
                 return out
-            G = A @ self._Y.T
             if self._metric in ("cosine", "dot"):
-                return G
-            D2 = (self._Xsq[cand][:, None] + self._Ysq[None, :] - 2.0 * G).clamp_min_(0.0)
+                return A @ self._Y.T
+            # |a - y|^2 = |y|^2 - 2 a·y + |a|^2, fused in place (no n×m temporaries)
+            D2 = torch.addmm(self._Ysq.expand(cand.numel(), -1), A, self._Y.T, alpha=-2.0)
+            D2.add_(self._Xsq[cand][:, None]).clamp_min_(0.0)
             if self._metric == "rbf":
-                return torch.exp_(D2.mul_(-self._gamma_k))
-            return torch.exp_(D2.sqrt_().mul_(-self._gamma_k))
+                return D2.mul_(-self._gamma_k).exp_()
+            return D2.sqrt_().mul_(-self._gamma_k).exp_()
         # sparse: scatter the candidates' columns into a dense block
         out = torch.zeros(cand.numel(), self.n_clients, device=self.device, dtype=self.dtype)
         for r, j in enumerate(cand.tolist()):
@@ -216,15 +219,18 @@ class FacilityLocation(Utility):
         cur = state.data
         if self._mode == "sparse":
             return self._sparse_gains(cur, candidates)
-        step = self._block if self._mode == "features" else max(
-            1, _BLOCK_ELEMENTS // max(self.n_clients, 1))
+        # blocks of ~2^18 kernel entries keep the fused in-place chain in cache
+        step = max(1, min(self._block, _CHUNK_ELEMENTS // max(self.n_clients, 1)))
         if candidates.numel() <= step:
-            return (self._rows_block(candidates) - cur).clamp_min_(0.0).sum(1)
+            return self._block_gains(cur, candidates)
         out = torch.empty(candidates.numel(), device=self.device, dtype=self.dtype)
         for s in range(0, candidates.numel(), step):
-            c = candidates[s:s + step]
-            out[s:s + step] = (self._rows_block(c) - cur).clamp_min_(0.0).sum(1)
+            out[s:s + step] = self._block_gains(cur, candidates[s:s + step])
         return out
+
+    def _block_gains(self, cur, cand):
+        # every block from _rows_block is a fresh tensor (a gather or a computed block)
+        return self._rows_block(cand).sub_(cur).clamp_min_(0.0).sum(1)
 
     def _sparse_gains(self, cur, candidates):
         starts = self._indptr[candidates]
@@ -256,7 +262,7 @@ class FacilityLocation(Utility):
 
     def _evaluate(self, idx):
         cur = self._init_data()
-        step = max(1, _BLOCK_ELEMENTS // max(self.n_clients, 1))
+        step = self._block
         for s in range(0, idx.numel(), step):
             if self._mode == "sparse":
                 for j in idx[s:s + step].tolist():

@@ -1,0 +1,176 @@
+"""Shared machinery of one solve: validation, states, oracle-call counting, the certificate,
+the progress bar and the :class:`Result`. Private."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .._backend import to_output
+from ..certificate import certificate_bound, guarantee
+from ..constraint import Constraint, as_constraint
+from ..errors import AssumptionWarning, InvalidInputError
+from ..utility.base import Utility
+from .result import Result
+
+
+def as_utility(utility: Any) -> Utility:
+    if not isinstance(utility, Utility):
+        raise InvalidInputError(
+            f"utility: expected a matroidopt.Utility, got {type(utility).__name__} "
+            f"(wrap plain functions with Utility.from_callable)"
+        )
+    return utility
+
+
+def make_rng(seed: Any) -> np.random.Generator:
+    if seed is not None and not isinstance(seed, (int, np.integer, np.random.SeedSequence)):
+        if isinstance(seed, np.random.Generator):
+            return seed
+        raise InvalidInputError(f"seed: expected None, an int or a numpy Generator, got {seed!r}")
+    if isinstance(seed, (int, np.integer)) and seed < 0:
+        raise InvalidInputError(f"seed: expected a non-negative int, got {seed}")
+    return np.random.default_rng(seed)
+
+
+class Run:
+    """One solve in progress.
+
+    Keeps the utility and constraint states, a CPU vector ``ub`` of upper bounds on every
+    element's current marginal gain (stale gains are valid bounds for submodular ``f``), and
+    the best certificate seen so far.
+    """
+
+    def __init__(self, name: str, utility: Any, constraint: Any, *, progress: bool = False,
+                 certificate: bool = True, needs: str | None = None, **guarantee_options) -> None:
+        self.t0 = time.perf_counter()
+        self.name = name
+        self.u = as_utility(utility)
+        self.c: Constraint = as_constraint(constraint, self.u.n)
+        self.n = self.u.n
+        self.ustate = self.u._init_state()
+        self.cstate = self.c._init_state()
+        self.selected: list[int] = []
+        self.step_gains: list[float] = []
+        self.calls = 0
+        self.ratio, self.expected = guarantee(name, self.u, self.c, **guarantee_options)
+        if self.ratio is None and needs is not None:
+            warnings.warn(
+                f"{name}: its guarantee needs {needs}; got {self.u!r} under {self.c!r}. "
+                f"The solve runs, but Result.guarantee is None.",
+                AssumptionWarning, stacklevel=3,
+            )
+        # certificate: valid with stale bounds only for monotone submodular f with exact gains
+        self.cert_stale_ok = (certificate and self.u.monotone and self.u.submodular
+                              and self.u.gains_are_exact)
+        gamma = self.u.weak_submodularity if self.u.monotone else None
+        self.cert_fresh_ok = (certificate and gamma is not None and self.u.gains_are_exact)
+        self.gamma = gamma if gamma is not None else 1.0
+        self.best_bound = math.inf
+        self._next_cert = 0
+        self.ub = torch.full((self.n,), math.inf, dtype=torch.float64)
+        self.bar = tqdm(total=self.c._max_feasible_size(), desc=name, disable=not progress,
+                        leave=False)
+
+    # ---------------------------------------------------------------- oracle
+    def gains(self, cand: torch.Tensor) -> torch.Tensor:
+        """Gains of CPU long tensor ``cand`` at the current state, as float64 on CPU; also
+        refreshes ``ub``."""
+        if cand.numel() == 0:
+            return torch.empty(0, dtype=torch.float64)
+        self.calls += int(cand.numel())
+        g = self.u._gains(self.ustate, cand.to(self.u.device))
+        g = g.detach().to("cpu", torch.float64)
+        self.ub[cand] = g
+        return g
+
+    def can_add(self, cand: torch.Tensor) -> torch.Tensor:
+        if cand.numel() == 0:
+            return torch.zeros(0, dtype=torch.bool)
+        return self.c._can_add(self.cstate, cand)
+
+    def add(self, j: int, gain: float) -> None:
+        self.ustate = self.u._add(self.ustate, j)
+        self.cstate = self.c._add(self.cstate, j)
+        self.selected.append(j)
+        self.step_gains.append(float(gain))
+        self.ub[j] = 0.0
+        self.bar.update(1)
+
+    def current_value(self) -> float:
+        return float(self.u._value(self.ustate))
+
+    # ---------------------------------------------------------------- certificate
+    def certify_stale(self) -> None:
+        """Offer the current prefix with the stale bounds ``ub`` (every element's ``ub`` must
+        have been set at least once). Cheap constraints certify every prefix; others on a
+        geometric schedule of prefix lengths."""
+        if not self.cert_stale_ok or bool(torch.isinf(self.ub).any()):
+            return
+        t = len(self.selected)
+        if not self.c._cheap_max_weight and t < self._next_cert:
+            return
+        self._next_cert = max(1, 2 * t)
+        bound = certificate_bound(self.current_value(), self.ub, self.c)
+        self.best_bound = min(self.best_bound, bound)
+
+    def certify_fresh(self) -> None:
+        """Certify the current set with fresh gains of every element (``n`` oracle calls)."""
+        if not (self.cert_fresh_ok or self.cert_stale_ok):
+            return
+        rest = torch.ones(self.n, dtype=torch.bool)
+        if self.selected:
+            rest[self.selected] = False
+        self.gains(torch.nonzero(rest).flatten())
+        bound = certificate_bound(self.current_value(), self.ub, self.c, self.gamma)
+        self.best_bound = min(self.best_bound, bound)
+
+    # ---------------------------------------------------------------- result
+    def result(self, indices: list[int] | None = None, gains: list[float] | None = None,
+               **info) -> Result:
+        self.bar.close()
+        indices = self.selected if indices is None else indices
+        gains = self.step_gains if gains is None else gains
+        value = self.u.evaluate(indices) if indices else self.u.evaluate([])
+        ub = None if math.isinf(self.best_bound) else max(self.best_bound, value)
+        return Result(
+            indices=to_output(indices, self.u.torch_input, self.u.device),
+            gains=np.asarray(gains, dtype=np.float64),
+            value=float(value),
+            upper_bound=ub,
+            guarantee=self.ratio,
+            expected=self.expected,
+            oracle_calls=self.calls,
+            seconds=time.perf_counter() - self.t0,
+            solver=self.name,
+            info=info,
+        )
+
+
+def all_elements(n: int) -> torch.Tensor:
+    return torch.arange(n, dtype=torch.long)
+
+
+def tie_rtol(dtype: torch.dtype) -> float:
+    """Relative gap under which two gains count as tied: floating sums of the same terms in a
+    different order (another batch size, another thread split) differ by a few ulps, and exact
+    ties are common (e.g. two isolated points in facility location)."""
+    return 1e-9 if dtype == torch.float64 else 1e-5
+
+
+def tie_threshold(best: float, rtol: float) -> float:
+    """Gains ``>= tie_threshold(best)`` are tied with the best gain ``best``."""
+    return best - rtol * abs(best)
+
+
+def first_best(g: torch.Tensor, rtol: float) -> int:
+    """Position of the first entry within ``rtol`` (relative) of the maximum of ``g``: the
+    greedy choice, ties to the smallest index when ``g`` is ordered by index."""
+    best = float(g.max())
+    return int(torch.argmax((g >= tie_threshold(best, rtol)).to(torch.uint8)))

@@ -1,0 +1,130 @@
+"""Lazy (accelerated) greedy (Minoux 1978), batched: the same output as :func:`greedy`."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import torch
+
+from .._backend import check_int
+from ..constraint import Constraint
+from ..errors import AssumptionWarning
+from ..utility.base import Utility
+from ._run import Run, all_elements, as_utility, tie_rtol, tie_threshold
+from .greedy import greedy
+from .result import Result
+
+__all__ = ["lazy_greedy"]
+
+_NEG = -math.inf
+
+
+def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
+                progress: bool = False, certificate: bool = True, batch: int = 16) -> Result:
+    """Greedy with lazy evaluations: stale gains are upper bounds for a submodular utility,
+    so only candidates whose bound could beat the best fresh gain are re-evaluated.
+
+    Returns exactly what :func:`greedy` returns (same elements, same order, ties to the
+    smallest index), with far fewer oracle calls. The stale bounds also give the certificate
+    for free. Stale candidates are refreshed ``batch`` at a time (the batch doubles while a
+    step keeps failing), so each refresh is one vectorised oracle call.
+
+    Guarantee
+    ---------
+    Those of :func:`greedy`: ``1 - 1/e`` (cardinality), ``1/2`` (matroid), ``1/(p+1)``
+    (intersection of ``p`` matroids) for monotone submodular ``f`` (Minoux 1978).
+
+    Complexity
+    ----------
+    ``n`` oracle calls for the first step, then typically a few batches per step; worst case
+    that of greedy. Each step also costs ``O(n)`` vector work.
+
+    Parameters
+    ----------
+    utility, constraint, seed, progress, certificate
+        As for :func:`greedy`.
+    batch : int
+        Initial number of stale candidates re-evaluated together (>= 1).
+
+    Notes
+    -----
+    Needs declared submodularity and exact gains; otherwise stale gains are not bounds, so it
+    warns (:class:`~matroidopt.errors.AssumptionWarning`) and runs :func:`greedy`.
+
+    Examples
+    --------
+    >>> import numpy as np, matroidopt as mo
+    >>> X = np.random.default_rng(0).normal(size=(200, 8))
+    >>> f = mo.FacilityLocation.from_features(X, metric="rbf")
+    >>> a, b = mo.lazy_greedy(f, 10), mo.greedy(f, 10)
+    >>> a.indices.tolist() == b.indices.tolist(), a.oracle_calls < b.oracle_calls
+    (True, True)
+    """
+    batch = check_int(batch, "batch", minimum=1)
+    utility = as_utility(utility)
+    if not (utility.submodular and utility.gains_are_exact):
+        warnings.warn(
+            "lazy_greedy: stale gains bound fresh ones only for a submodular utility with exact "
+            f"gains; running greedy instead on {utility!r}.", AssumptionWarning, stacklevel=2)
+        return greedy(utility, constraint, progress=progress, certificate=certificate)
+    run = Run("lazy_greedy", utility, constraint, progress=progress, certificate=certificate,
+              needs="a monotone submodular utility under a cardinality, matroid or "
+                    "matroid-intersection constraint")
+    n = run.n
+    if n == 0:
+        return run.result()
+    ub = run.ub  # shared with the certificate: stale gains of every element
+    run.gains(all_elements(n))
+    rtol = tie_rtol(run.u.dtype)
+    # unselected and not known infeasible (loops go now, so the first tie band is greedy's)
+    alive = run.can_add(all_elements(n))
+    fresh = torch.ones(n, dtype=torch.bool)    # ub is the exact gain at the current set
+    checked = torch.ones(n, dtype=torch.bool)  # feasibility checked at the current set
+    monotone = run.u.monotone
+    neg = torch.tensor(_NEG, dtype=torch.float64)
+    while alive.any():
+        run.certify_stale()
+        size = batch
+        chosen = -1
+        while True:
+            live_fresh = alive & fresh
+            fresh_b = torch.where(live_fresh, ub, neg)
+            stale_b = torch.where(alive & ~fresh, ub, neg)
+            g = float(fresh_b.max()) if n else _NEG
+            s = float(stale_b.max())
+            if g > _NEG and s < tie_threshold(g, rtol):
+                # no stale bound reaches the tie band of g: greedy's choice is the smallest
+                # fresh index in the band
+                j = int(torch.argmax((fresh_b >= tie_threshold(g, rtol)).to(torch.uint8)))
+                if not checked[j]:
+                    checked[j] = True
+                    if not bool(run.can_add(torch.tensor([j]))[0]):
+                        alive[j] = False
+                        continue
+                chosen = j
+                break
+            if s == _NEG:
+                break  # nothing left
+            # refresh the `size` stale candidates with the largest bounds
+            k = min(size, int((alive & ~fresh).sum()))
+            top = torch.topk(stale_b, k).indices
+            feas = run.can_add(top)
+            alive[top[~feas]] = False
+            top = top[feas]
+            checked[top] = True
+            run.gains(top)
+            fresh[top] = True
+            size = min(2 * size, 4096)
+        if chosen < 0:
+            break
+        gain = float(ub[chosen])
+        if not monotone and gain <= 0.0:
+            break
+        run.add(chosen, gain)
+        alive[chosen] = False
+        fresh.zero_()
+        checked.zero_()
+    run.certify_stale()
+    return run.result()
