@@ -306,7 +306,7 @@ def worker(spec):
             break
     out["peak_rss_mb"] = maxrss_mb()
     del data
-    tot = [a + b for a, b in zip(setups, solves)]
+    tot = [a + b for a, b in zip(setups, solves, strict=True)]
     out.update(extra)
     out.update(reps_done=len(tot), setup_s=statistics.median(setups),
                opt_s=statistics.median(solves), total_s=statistics.median(tot),
@@ -340,11 +340,12 @@ def env_worker():
         info["numba_num_threads"] = numba.config.NUMBA_NUM_THREADS
     except ImportError as exc:
         info["peer_import_error"] = str(exc)
-    info["threadpools"] = [{key: v for key, v in p.items() if key != "filepath"}
+    info["threadpools"] = [{**{key: v for key, v in p.items() if key != "filepath"},
+                            "library": os.path.basename(p.get("filepath") or "")}
                            for p in threadpool_info()]
     cfg = torch.__config__.show()
-    info["torch_blas"] = next((part.strip() for line in cfg.splitlines()
-                               for part in line.split(",") if "BLAS_INFO" in part), None)
+    info["torch_blas"] = next((part.split("=", 1)[1].strip() for line in cfg.splitlines()
+                               for part in line.split(",") if "BLAS_INFO=" in part), None)
     info["torch_mkl"] = bool(torch.backends.mkl.is_available())
     info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     info["torch_num_threads"] = torch.get_num_threads()
@@ -361,8 +362,39 @@ def worker_env():
     return env
 
 
-def run_worker(spec, hard_limit):
+def busy_cores(interval=1.0):
+    """CPU cores kept busy by all processes over ``interval`` seconds (from /proc/stat), or None
+    where that is not available."""
+    def sample():
+        with open("/proc/stat") as fh:
+            v = [float(x) for x in fh.readline().split()[1:]]
+        return sum(v), v[3] + (v[4] if len(v) > 4 else 0.0)  # total, idle + iowait
+    try:
+        t0, i0 = sample()
+        time.sleep(interval)
+        t1, i1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if t1 <= t0:
+        return 0.0
+    return (1.0 - (i1 - i0) / (t1 - t0)) * (os.cpu_count() or 1)
+
+
+def wait_quiet(max_wait, threshold=0.3):
+    """Wait up to ``max_wait`` seconds for the other processes to leave the CPUs idle; return
+    the busy cores seen last (the run starts anyway after the wait)."""
+    deadline = time.monotonic() + max_wait
+    busy = busy_cores()
+    while busy is not None and busy > threshold and time.monotonic() < deadline:
+        time.sleep(4.0)
+        busy = busy_cores()
+    return busy
+
+
+def run_worker(spec, hard_limit, max_wait=0.0):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)]
+    busy0 = wait_quiet(max_wait) if max_wait > 0 else None
+    load0 = os.getloadavg()[0]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=worker_env(), cwd=ROOT)
     killed = False
@@ -395,6 +427,8 @@ def run_worker(spec, hard_limit):
             res["total_s"] = res["opt_s"] + res["setup_s"]
             res["reps_done"] = len(reps)
     res.pop("event", None)
+    res["load1_before"], res["load1_after"] = load0, os.getloadavg()[0]
+    res["busy_cores_before"] = busy0
     return res
 
 
@@ -556,12 +590,12 @@ def write_markdown(meta, results, ratio_rows, tgt, path):
              f"in the workers (seen there: {w.get('worker_env')})")
     for p in w.get("threadpools", []):
         L.append(f"- threadpoolctl: {p.get('internal_api')} {p.get('version') or ''} "
-                 f"({p.get('prefix')}), {p.get('num_threads')} threads"
+                 f"(`{p.get('library') or p.get('prefix')}`), {p.get('num_threads')} threads"
                  + (f", kernel architecture **{p['architecture']}**" if p.get("architecture")
                     else "")
                  + (f", threading layer {p['threading_layer']}" if p.get("threading_layer")
                     else ""))
-    L.append(f"- torch: {w.get('torch_blas')} (MKL available: {w.get('torch_mkl')}), CPU "
+    L.append(f"- torch: BLAS {w.get('torch_blas')} (MKL available: {w.get('torch_mkl')}), CPU "
              f"capability {w.get('torch_cpu_capability')}, {w.get('torch_num_threads')} threads; "
              f"numba threads {w.get('numba_num_threads')}")
     L.append("- numpy (reference, kernel build) runs on the OpenBLAS above; matroidopt computes "
@@ -601,11 +635,17 @@ def write_markdown(meta, results, ratio_rows, tgt, path):
              "`tiny s`: a warm second call on n=300, k=10 (fixed per-call cost; apricot "
              "recompiles its numba kernels on every fit). `dRSS`: peak RSS minus RSS after the "
              "kernel build (from_features: after making the features). `set`/`order`: same "
-             "set / same order as the reference (numpy naive greedy).")
+             "set / same order as the reference (numpy naive greedy). `load`: CPU cores busy "
+             "(all processes) in the second before the worker started, after waiting up to "
+             "`--wait-quiet` s for a quiet machine; then the 1-min load average before/after "
+             "the worker. Load near or above the core count means other processes competed "
+             "for the CPUs during that run: its timings overstate (torch's OpenMP threads "
+             "suffer most).")
     L.append("")
-    L.append("| lib | optimizer | n | k | reps | kernel s | tiny s | setup s | solve s | total s | "
-             "peak RSS MiB | dRSS MiB | objective | rel. gap vs ref | set | order | status |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("| lib | optimizer | n | k | reps | kernel s | tiny s | setup s | solve s | total s "
+             "| peak RSS MiB | dRSS MiB | objective | rel. gap vs ref | set | order | load "
+             "| status |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         drss = (r["peak_rss_mb"] - r["rss_base_mb"]) if "peak_rss_mb" in r else None
         L.append("| " + " | ".join([
@@ -615,6 +655,8 @@ def write_markdown(meta, results, ratio_rows, tgt, path):
             fmt(drss, 0), fmt(r.get("objective"), 4),
             fmt(r.get("rel_gap_vs_ref"), 9) if "rel_gap_vs_ref" in r else "-",
             fmt(r.get("same_set_as_ref")), fmt(r.get("same_order_as_ref")),
+            (f"{fmt(r.get('busy_cores_before'), 1)}; {r['load1_before']:.1f}/"
+             f"{r['load1_after']:.1f}") if "load1_before" in r else "-",
             r.get("status", "-")]) + " |")
     ours = [r for r in results if r["lib"] == "matroidopt" and r.get("status") == "ok"]
     if ours:
@@ -661,6 +703,9 @@ def main():
                          "optimizers predicted above twice this")
     ap.add_argument("--only", nargs="*", default=None,
                     help="lib:opt filters, e.g. matroidopt:lazy_greedy apricot:lazy")
+    ap.add_argument("--wait-quiet", type=float, default=60.0,
+                    help="before each worker, wait up to this many seconds for other processes "
+                         "to leave the CPUs idle (0: do not wait)")
     ap.add_argument("--quick", action="store_true", help="smoke test: small n and k")
     ap.add_argument("--out", default=os.path.join("benchmarks", "results"),
                     help="output directory for results.json and results.md")
@@ -702,7 +747,7 @@ def main():
                     continue
                 spec = dict(base, lib=lib, opt=opt, n=n, k=k)
                 why = skip_reason(results, lib, opt, n, k, limit)
-                r = dict(spec, status=why) if why else run_worker(spec, hard)
+                r = dict(spec, status=why) if why else run_worker(spec, hard, a.wait_quiet)
                 results.append(r)
                 print(f"{lib:10s} {opt:22s} n={n:<6d} k={k:<4d} total={fmt(r.get('total_s'))} "
                       f"solve={fmt(r.get('opt_s'))} rss={fmt(r.get('peak_rss_mb'), 0)} "

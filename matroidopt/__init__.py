@@ -13,10 +13,26 @@ Every public name is importable from here.
 """
 
 from . import errors
+from .certificate import GUARANTEES, certificate_bound, guarantee
 from .constraint import Constraint, ConstraintState, Intersection, Knapsack
 from .errors import AssumptionWarning, InvalidInputError
-from .matroid import Matroid, PartitionMatroid, UniformMatroid
-from .certificate import GUARANTEES, certificate_bound, guarantee
+from .matroid import (
+    ContractedMatroid,
+    DirectSumMatroid,
+    GraphicMatroid,
+    LaminarMatroid,
+    LinearMatroid,
+    Matroid,
+    PartitionMatroid,
+    RestrictedMatroid,
+    TransversalMatroid,
+    TruncatedMatroid,
+    UniformMatroid,
+    contract,
+    direct_sum,
+    restrict,
+    truncate,
+)
 from .solver import (
     SOLVERS,
     Result,
@@ -30,15 +46,38 @@ from .solver import (
     residual_random_greedy,
     stochastic_greedy,
 )
-from .utility import CallableUtility, FacilityLocation, Modular, Utility, UtilityState
+from .utility import (
+    CONCAVE_FUNCTIONS,
+    CallableUtility,
+    ConditionedUtility,
+    FacilityLocation,
+    FeatureBased,
+    GraphCut,
+    LogDeterminant,
+    Modular,
+    ProbabilisticCoverage,
+    RestrictedUtility,
+    SaturatedCoverage,
+    SetCover,
+    TruncatedUtility,
+    Utility,
+    UtilityState,
+    WeightedCoverage,
+    WeightedSum,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "errors", "InvalidInputError", "AssumptionWarning",
     "Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation",
+    "WeightedCoverage", "SetCover", "ProbabilisticCoverage", "GraphCut", "LogDeterminant",
+    "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage",
+    "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
     "Constraint", "ConstraintState", "Knapsack", "Intersection",
-    "Matroid", "UniformMatroid", "PartitionMatroid",
+    "Matroid", "UniformMatroid", "PartitionMatroid", "LaminarMatroid", "GraphicMatroid",
+    "TransversalMatroid", "LinearMatroid", "TruncatedMatroid", "RestrictedMatroid",
+    "ContractedMatroid", "DirectSumMatroid", "truncate", "restrict", "contract", "direct_sum",
     "Result", "SOLVERS", "get_solver", "register_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy",

@@ -27,9 +27,14 @@ def resolve_device(device: str | torch.device | None, like: Any = None) -> torch
     """The device to compute on: the explicit one, else the input tensor's, else CPU."""
     if device is not None:
         try:
-            return torch.device(device)
+            dev = torch.device(device)
         except (RuntimeError, TypeError) as exc:
             raise InvalidInputError(f"device: not a valid torch device ({device!r})") from exc
+        if dev.type == "cuda" and dev.index is None:
+            if not torch.cuda.is_available():
+                raise InvalidInputError("device: 'cuda' requested but no CUDA device is available")
+            dev = torch.device("cuda", torch.cuda.current_device())  # compare equal to tensors'
+        return dev
     if isinstance(like, torch.Tensor):
         return like.device
     return torch.device("cpu")
@@ -112,7 +117,10 @@ def as_index_tensor(
         if isinstance(idx, (set, frozenset)):
             idx = sorted(idx)
         arr = np.asarray(list(idx) if not isinstance(idx, np.ndarray) else idx).reshape(-1)
-        if arr.size and not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
+        if arr.dtype == bool:
+            raise InvalidInputError(f"{name}: expected integer indices, got a boolean mask "
+                                    f"(use numpy.flatnonzero(mask))")
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
             if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
                 arr = arr.astype(np.int64)
             else:

@@ -163,7 +163,8 @@ class Constraint(abc.ABC):
         if j in state.selected:
             return state
         if not bool(self._can_add(state, torch.tensor([j]))[0]):
-            raise InvalidInputError(f"j: adding element {j} to {list(state.selected)} is infeasible")
+            raise InvalidInputError(
+                f"j: adding element {j} to {list(state.selected)} is infeasible")
         return self._add(state, j)
 
     def is_feasible(self, S: Iterable[int]) -> bool:
@@ -322,7 +323,8 @@ def as_constraint(constraint: Any, n: int) -> Constraint:
     from .matroid.uniform import UniformMatroid
 
     if isinstance(constraint, (bool, np.bool_)):
-        raise InvalidInputError(f"constraint: expected a Constraint or an int k, got {constraint!r}")
+        raise InvalidInputError(
+            f"constraint: expected a Constraint or an int k, got {constraint!r}")
     if isinstance(constraint, (int, np.integer)):
         k = check_int(constraint, "k", minimum=0)
         return UniformMatroid(n, k)

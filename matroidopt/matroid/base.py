@@ -97,6 +97,31 @@ class Matroid(Constraint):
         order = _order_desc(w)
         return self._greedy_extension(self._init_state(), order[w[order] > 0]).numpy()
 
+    # ----------------------------------------------------------------- operations
+    def truncate(self, k: int) -> Matroid:
+        """The truncation to rank ``k``; see :func:`matroidopt.truncate`."""
+        from .operations import truncate
+
+        return truncate(self, k)
+
+    def restrict(self, elements: Iterable[int]) -> Matroid:
+        """The restriction ``M | elements`` (re-indexed); see :func:`matroidopt.restrict`."""
+        from .operations import restrict
+
+        return restrict(self, elements)
+
+    def contract(self, S: Iterable[int]) -> Matroid:
+        """The contraction ``M / S`` (re-indexed); see :func:`matroidopt.contract`."""
+        from .operations import contract
+
+        return contract(self, S)
+
+    def direct_sum(self, *others: Matroid) -> Matroid:
+        """``M ⊕ others``; see :func:`matroidopt.direct_sum`."""
+        from .operations import direct_sum
+
+        return direct_sum(self, *others)
+
     def _check_weights(self, weights) -> torch.Tensor:
         w = as_float_tensor(weights, "weights", ndim=1, device="cpu", dtype=torch.float64)
         if w.numel() != self.n:

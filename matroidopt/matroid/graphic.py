@@ -60,7 +60,7 @@ class GraphicMatroid(Matroid):
         index = {v: i for i, v in enumerate(self.nodes)}
         self._u = torch.tensor([index[e[0]] for e in edges], dtype=torch.long)
         self._v = torch.tensor([index[e[1]] for e in edges], dtype=torch.long)
-        self._ends = list(zip(self._u.tolist(), self._v.tolist()))
+        self._ends = list(zip(self._u.tolist(), self._v.tolist(), strict=True))
 
     def __repr__(self) -> str:
         return f"GraphicMatroid(n={self.n}, n_nodes={len(self.nodes)})"

@@ -24,6 +24,13 @@ def _check_matroid(M, name: str) -> Matroid:
     return M
 
 
+def _inverse(elements: torch.Tensor, n: int) -> torch.Tensor:
+    """``inv[elements[i]] = i``, and ``-1`` for elements of ``range(n)`` not listed."""
+    inv = torch.full((n,), -1, dtype=torch.long)
+    inv[elements] = torch.arange(elements.numel())
+    return inv
+
+
 class TruncatedMatroid(Matroid):
     """The truncation of ``M`` at ``k``: ``I`` is independent iff it is independent in ``M``
     and ``|I| <= k``. Its rank is ``min(rank_M, k)``.
@@ -38,7 +45,8 @@ class TruncatedMatroid(Matroid):
     Notes
     -----
     ``can_add`` and ``add`` cost one call of ``M``'s (``can_add`` short-circuits to all-False
-    at size ``k``). ``rank(S) = min(rank_M(S), k)``.
+    at size ``k``). ``rank(S) = min(rank_M(S), k)``. The matroid greedy (``max_weight_basis``,
+    the certificate) is ``M``'s own, cut after ``k`` elements.
 
     Examples
     --------
@@ -71,6 +79,16 @@ class TruncatedMatroid(Matroid):
     def _rank(self, idx):
         return min(self.M._rank(idx), self.k)
 
+    @property
+    def _cheap_max_weight(self) -> bool:
+        return self.M._cheap_max_weight
+
+    def _greedy_extension(self, state, order):
+        room = self.k - len(state.selected)
+        if room <= 0:
+            return order[:0]
+        return self.M._greedy_extension(state.data, order)[:room]
+
     def _max_feasible_size(self):
         return min(self.M._max_feasible_size(), self.k)
 
@@ -93,7 +111,8 @@ class RestrictedMatroid(Matroid):
 
     Notes
     -----
-    ``can_add``, ``add`` and ``rank`` cost one call of ``M``'s, plus an index gather.
+    ``can_add``, ``add``, ``rank`` and the matroid greedy cost one call of ``M``'s, plus an
+    index gather.
 
     Examples
     --------
@@ -109,6 +128,7 @@ class RestrictedMatroid(Matroid):
         self.M = _check_matroid(M, "M")
         self.elements = as_index_tensor(elements, M.n, "elements").cpu().clone()
         super().__init__(self.elements.numel())
+        self._inverse = _inverse(self.elements, M.n)
 
     def __repr__(self) -> str:
         return f"RestrictedMatroid({self.M!r}, n={self.n})"
@@ -124,6 +144,13 @@ class RestrictedMatroid(Matroid):
 
     def _rank(self, idx):
         return self.M._rank(self.elements[list(idx)].tolist()) if len(idx) else 0
+
+    @property
+    def _cheap_max_weight(self) -> bool:
+        return self.M._cheap_max_weight
+
+    def _greedy_extension(self, state, order):
+        return self._inverse[self.M._greedy_extension(state.data, self.elements[order])]
 
     def _max_weight_sum(self, weights):
         """Exact: ``M``'s bound with zero weight outside ``R``."""
@@ -156,7 +183,8 @@ class ContractedMatroid(Matroid):
     Notes
     -----
     A basis of ``S`` is found once by the matroid greedy; afterwards ``can_add`` and
-    ``add`` cost one call of ``M``'s, started from the state of that basis.
+    ``add`` (and the matroid greedy) cost one call of ``M``'s, started from the state of that
+    basis.
 
     References
     ----------
@@ -180,6 +208,7 @@ class ContractedMatroid(Matroid):
         self.contracted: tuple[int, ...] = tuple(contracted)
         self.elements = torch.nonzero(keep).flatten()
         super().__init__(self.elements.numel())
+        self._inverse = _inverse(self.elements, M.n)
         self._base_state = M._greedy_independent_subset(contracted)
         self._rank_S = len(self._base_state.selected)
 
@@ -198,7 +227,15 @@ class ContractedMatroid(Matroid):
     def _rank(self, idx):
         if not len(idx):
             return 0
-        return self.M._rank(self.elements[list(idx)].tolist() + list(self.contracted)) - self._rank_S
+        full = self.elements[list(idx)].tolist() + list(self.contracted)
+        return self.M._rank(full) - self._rank_S
+
+    @property
+    def _cheap_max_weight(self) -> bool:
+        return self.M._cheap_max_weight
+
+    def _greedy_extension(self, state, order):
+        return self._inverse[self.M._greedy_extension(state.data, self.elements[order])]
 
 
 class DirectSumMatroid(Matroid):
@@ -222,7 +259,7 @@ class DirectSumMatroid(Matroid):
     -----
     ``can_add`` makes one vectorised call per summand that has candidates; ``add`` one call
     of the summand that holds ``j``. ``rank`` and the certificate bound are sums over the
-    summands.
+    summands; the matroid greedy runs each summand's own on its part of the scan order.
 
     Examples
     --------
@@ -247,7 +284,7 @@ class DirectSumMatroid(Matroid):
             starts.append(starts[-1] + s)
         self.offsets: tuple[int, ...] = tuple(starts)
         super().__init__(sum(sizes))
-        self._ends = torch.tensor([o + s for o, s in zip(starts, sizes)], dtype=torch.long)
+        self._ends = torch.tensor(starts, dtype=torch.long) + torch.tensor(sizes, dtype=torch.long)
 
     def __repr__(self) -> str:
         return f"DirectSumMatroid({', '.join(map(repr, self.matroids))})"
@@ -281,14 +318,29 @@ class DirectSumMatroid(Matroid):
         return parts
 
     def _rank(self, idx):
-        return sum(m._rank(p) for m, p in zip(self.matroids, self._split(idx)))
+        return sum(m._rank(p) for m, p in zip(self.matroids, self._split(idx), strict=True))
 
     def _max_feasible_size(self):
         return sum(m._max_feasible_size() for m in self.matroids)
 
+    @property
+    def _cheap_max_weight(self) -> bool:
+        return all(m._cheap_max_weight for m in self.matroids)
+
+    def _greedy_extension(self, state, order):
+        part = torch.searchsorted(self._ends, order, right=True)
+        keep = torch.zeros(order.numel(), dtype=torch.bool)
+        for k in torch.unique(part).tolist():
+            sel = part == k
+            m, o = self.matroids[k], self.offsets[k]
+            kept = m._greedy_extension(state.data[k], order[sel] - o)
+            keep[sel] = torch.isin(order[sel] - o, kept)
+        return order[keep]
+
     def _max_weight_sum(self, weights):
         w = weights.detach().to("cpu", torch.float64)
-        return sum(m._max_weight_sum(w[o:o + m.n]) for m, o in zip(self.matroids, self.offsets))
+        parts = zip(self.matroids, self.offsets, strict=True)
+        return sum(m._max_weight_sum(w[o:o + m.n]) for m, o in parts)
 
 
 def truncate(M: Matroid, k: int) -> TruncatedMatroid:

@@ -44,8 +44,15 @@ class PartitionMatroid(Matroid):
         labels_list = list(np.asarray(labels).tolist()) if not isinstance(labels, list) else labels
         super().__init__(len(labels_list))
         try:
-            blocks = sorted(set(labels_list))
+            distinct = set(labels_list)
         except TypeError:
+            raise InvalidInputError(
+                "labels: expected one hashable label (int, str, ...) per element, got a nested "
+                "or unhashable entry"
+            ) from None
+        try:
+            blocks = sorted(distinct)
+        except TypeError:  # mixed label types: keep first-appearance order
             blocks = list(dict.fromkeys(labels_list))
         if isinstance(capacities, Mapping):
             missing = [b for b in blocks if b not in capacities]
@@ -77,9 +84,11 @@ class PartitionMatroid(Matroid):
                     )
                 block_list = list(blocks)
         caps_int = []
-        for b, c in zip(block_list, caps):
+        for b, c in zip(block_list, caps, strict=True):
             if c is None:
                 raise InvalidInputError(f"capacities: missing capacity for label {b!r}")
+            if isinstance(c, bool):
+                raise InvalidInputError(f"capacities[{b!r}]: expected an integer, got {c!r}")
             if isinstance(c, float) and float(c).is_integer():
                 c = int(c)
             caps_int.append(check_int(c, f"capacities[{b!r}]", minimum=0))

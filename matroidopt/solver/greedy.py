@@ -19,7 +19,8 @@ def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
     """Repeatedly add the feasible element of largest marginal gain.
 
     Ties go to the smallest index (gains within a relative ``1e-9`` of the best, ``1e-5`` in
-    single precision, count as tied, so that the choice does not hinge on rounding). For a monotone utility the scan continues until no element
+    single precision, count as tied, so that the choice does not hinge on rounding). For a
+    monotone utility the scan continues until no element
     can be added; for a non-monotone one it stops when the best gain is not positive.
 
     Guarantee

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ..constraint import Constraint, Knapsack
+from ..constraint import Knapsack
 from ..errors import InvalidInputError
 from ..utility.base import Utility
 from ._run import Run, all_elements

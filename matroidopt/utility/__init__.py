@@ -1,7 +1,19 @@
 """Utilities: submodular (and weakly submodular) set functions with an incremental oracle."""
 
 from .base import CallableUtility, Utility, UtilityState
+from .combinators import ConditionedUtility, RestrictedUtility, TruncatedUtility, WeightedSum
+from .coverage import SetCover, WeightedCoverage
 from .facility_location import FacilityLocation
+from .feature_based import CONCAVE_FUNCTIONS, FeatureBased
+from .graph_cut import GraphCut
+from .log_determinant import LogDeterminant
 from .modular import Modular
+from .probabilistic_coverage import ProbabilisticCoverage
+from .saturated_coverage import SaturatedCoverage
 
-__all__ = ["Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation"]
+__all__ = [
+    "Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation",
+    "WeightedCoverage", "SetCover", "ProbabilisticCoverage", "GraphCut", "LogDeterminant",
+    "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage",
+    "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
+]

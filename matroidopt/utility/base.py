@@ -213,7 +213,8 @@ class Utility(abc.ABC):
     def _check_state(self, state: Any) -> None:
         if not isinstance(state, UtilityState):
             raise InvalidInputError(
-                f"state: expected a UtilityState from init_state()/add(), got {type(state).__name__}"
+                "state: expected a UtilityState from init_state()/add(), "
+                f"got {type(state).__name__}"
             )
 
     # ------------------------------------------------------------------ construction helpers
@@ -275,7 +276,8 @@ class Utility(abc.ABC):
         return ConditionedUtility(self, given)
 
     def restrict(self, elements: Sequence[int]) -> Utility:
-        """``f`` on the ground set ``elements`` (re-indexed); see :class:`~matroidopt.RestrictedUtility`."""
+        """``f`` on the ground set ``elements`` (re-indexed); see
+        :class:`~matroidopt.RestrictedUtility`."""
         from .combinators import RestrictedUtility
 
         return RestrictedUtility(self, elements)

@@ -23,6 +23,16 @@ from .modular import Modular
 __all__ = ["WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility"]
 
 
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    """``cuda`` and ``cuda:0`` (the current device) are the same device."""
+    def index(d: torch.device) -> int | None:
+        if d.index is None and d.type == "cuda" and torch.cuda.is_available():
+            return torch.cuda.current_device()
+        return d.index
+
+    return a.type == b.type and index(a) == index(b)
+
+
 def _check_utility(f, name: str) -> Utility:
     if not isinstance(f, Utility):
         raise InvalidInputError(f"{name}: expected a matroidopt Utility, got {type(f).__name__}")
@@ -92,12 +102,13 @@ class WeightedSum(Utility):
             if u.n != n:
                 raise InvalidInputError(f"utilities: expected the same ground-set size, got "
                                         f"n={n} and n={u.n}")
-            if u.device != device:
+            if not _same_device(u.device, device):
                 raise InvalidInputError(f"utilities: expected one device, got {device} and "
                                         f"{u.device}")
         parts: list[tuple[Utility, float]] = []
-        for u, c in zip(utilities, weights):
-            inner = list(zip(u.utilities, u.weights)) if isinstance(u, WeightedSum) else [(u, 1.0)]
+        for u, c in zip(utilities, weights, strict=True):
+            inner = ([(u, 1.0)] if not isinstance(u, WeightedSum)
+                     else list(zip(u.utilities, u.weights, strict=True)))
             parts.extend((v, c * d) for v, d in inner if c * d != 0.0)
         dtype = utilities[0].dtype
         for u in utilities[1:]:
@@ -126,22 +137,24 @@ class WeightedSum(Utility):
 
     def _gains(self, state: UtilityState, candidates: torch.Tensor) -> torch.Tensor:
         out = torch.zeros(candidates.numel(), device=self.device, dtype=self.dtype)
-        for u, c, s in zip(self.utilities, self.weights, state.data):
+        for u, c, s in zip(self.utilities, self.weights, state.data, strict=True):
             out += c * u._gains(s, candidates).to(self.dtype)
         return out
 
     def _add_data(self, state: UtilityState, j: int) -> tuple[UtilityState, ...]:
-        return tuple(u._add(s, j) for u, s in zip(self.utilities, state.data))
+        return tuple(u._add(s, j) for u, s in zip(self.utilities, state.data, strict=True))
 
     def _value(self, state: UtilityState) -> float:
         return sum(c * float(u._value(s))
-                   for u, c, s in zip(self.utilities, self.weights, state.data))
+                   for u, c, s in zip(self.utilities, self.weights, state.data, strict=True))
 
     def _evaluate(self, idx: torch.Tensor) -> float:
-        return sum(c * float(u._evaluate(idx)) for u, c in zip(self.utilities, self.weights))
+        return sum(c * float(u._evaluate(idx))
+                   for u, c in zip(self.utilities, self.weights, strict=True))
 
     def __repr__(self) -> str:
-        terms = " + ".join(f"{c:g}*{u!r}" for u, c in zip(self.utilities, self.weights))
+        terms = " + ".join(f"{c:g}*{u!r}"
+                           for u, c in zip(self.utilities, self.weights, strict=True))
         return f"WeightedSum({terms or '0'})"
 
 

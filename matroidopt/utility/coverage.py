@@ -42,10 +42,20 @@ def _csr_positions(indptr: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tens
     the CSR data arrays). One vectorised gather, no Python loop."""
     starts = indptr[rows]
     lens = indptr[rows + 1] - starts
-    seg = torch.repeat_interleave(torch.arange(rows.numel(), device=rows.device), lens)
-    offs = torch.arange(seg.numel(), device=rows.device) - torch.repeat_interleave(
-        torch.cumsum(lens, 0) - lens, lens)
+    total = int(lens.sum())
+    seg = torch.repeat_interleave(torch.arange(rows.numel(), device=rows.device), lens,
+                                  output_size=total)
+    offs = torch.arange(total, device=rows.device) - (torch.cumsum(lens, 0) - lens)[seg]
     return seg, starts[seg] + offs
+
+
+def _rows_matvec(M: torch.Tensor, rows: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``M[rows] @ v``: one product with all of ``M`` when ``rows`` is a large share of it
+    (no gathered copy), else gathered blocks of at most ``_BLOCK_ELEMENTS`` entries."""
+    if 4 * rows.numel() >= M.shape[0]:
+        return (M @ v)[rows]
+    step = max(1, _BLOCK_ELEMENTS // max(M.shape[1], 1))
+    return torch.cat([M[c] @ v for c in rows.split(step)])
 
 
 class WeightedCoverage(Utility):
@@ -69,8 +79,9 @@ class WeightedCoverage(Utility):
 
     Complexity
     ----------
-    ``gains`` on ``B`` candidates costs ``O(B·m)`` dense or ``O(nnz of their rows)`` sparse,
-    in one vectorised op (chunked for large ``B·m``); ``add`` costs ``O(m)`` (dense) or
+    ``gains`` on ``B`` candidates costs ``O(B·m)`` dense (one matrix-vector product, over all
+    of ``incidence`` without a copy when ``B >= n/4``, else gathered in chunks) or
+    ``O(nnz of their rows)`` sparse (one segment sum); ``add`` costs ``O(m)`` (dense) or
     ``O(m + nnz of the row)`` (sparse). State: the boolean covered mask of shape ``(m,)``.
 
     References
@@ -118,7 +129,7 @@ class WeightedCoverage(Utility):
             n, m = inc.shape
             self._inc = inc.contiguous()
         w = _concept_weights(weights, m, dev, dtype)
-        super().__init__(n, monotone=True, submodular=True, device=dev, dtype=dtype,
+        super().__init__(n, monotone=True, submodular=True, device=w.device, dtype=dtype,
                          torch_input=is_torch(incidence))
         self.weights = w
         self.n_concepts = int(m)
@@ -133,8 +144,7 @@ class WeightedCoverage(Utility):
             seg, pos = _csr_positions(self._indptr, candidates)
             out = torch.zeros(candidates.numel(), device=self.device, dtype=self.dtype)
             return out.index_add_(0, seg, v[self._cols[pos]])
-        step = max(1, _BLOCK_ELEMENTS // max(self.n_concepts, 1))
-        return torch.cat([self._inc[c] @ v for c in candidates.split(step)])
+        return _rows_matvec(self._inc, candidates, v)
 
     def _add_data(self, state: UtilityState, j: int) -> torch.Tensor:
         if self._sparse:

@@ -15,14 +15,13 @@ facility location of apricot and submodlib.
 
 from __future__ import annotations
 
-
 from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .._backend import as_float_tensor, check_int, check_real, is_torch, resolve_device
+from .._backend import as_float_tensor, check_int, check_real, is_torch
 from ..errors import InvalidInputError
 from .base import Utility
 
@@ -152,7 +151,8 @@ class FacilityLocation(Utility):
             fn = None
         else:
             raise InvalidInputError(
-                f"metric: expected 'cosine', 'euclidean', 'rbf', 'dot' or a callable, got {metric!r}"
+                "metric: expected 'cosine', 'euclidean', 'rbf', 'dot' or a callable, "
+                f"got {metric!r}"
             )
         if gamma is not None:
             gamma = check_real(gamma, "gamma", low=0.0, low_open=True)
@@ -239,9 +239,10 @@ class FacilityLocation(Utility):
         out = torch.zeros(candidates.numel(), device=self.device, dtype=self.dtype)
         if total == 0:
             return out
-        seg = torch.repeat_interleave(torch.arange(candidates.numel(), device=self.device), lens)
+        seg = torch.repeat_interleave(torch.arange(candidates.numel(), device=self.device), lens,
+                                      output_size=total)
         offs = torch.arange(total, device=self.device) - torch.repeat_interleave(
-            torch.cumsum(lens, 0) - lens, lens)
+            torch.cumsum(lens, 0) - lens, lens, output_size=total)
         pos = starts[seg] + offs
         contrib = (self._vals[pos] - cur[self._rows[pos]]).clamp_min_(0.0)
         return out.index_add_(0, seg, contrib)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from .._backend import as_float_tensor, is_torch
 from .base import Utility
 

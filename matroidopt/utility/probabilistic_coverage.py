@@ -7,11 +7,9 @@ import torch
 from .._backend import as_float_tensor, is_torch, resolve_device
 from ..errors import InvalidInputError
 from .base import Utility, UtilityState
-from .coverage import _compute_dtype, _concept_weights
+from .coverage import _compute_dtype, _concept_weights, _rows_matvec
 
 __all__ = ["ProbabilisticCoverage"]
-
-_BLOCK_ELEMENTS = 1 << 22
 
 
 class ProbabilisticCoverage(Utility):
@@ -36,9 +34,9 @@ class ProbabilisticCoverage(Utility):
 
     Complexity
     ----------
-    ``gains`` on ``B`` candidates is one ``(B, m) @ (m,)`` product, ``O(B·m)`` (chunked for
-    large ``B·m``); ``add`` costs ``O(m)``. State: the uncovered probability
-    ``prod_{j in S} (1 - P[j, u])`` of every concept, shape ``(m,)``.
+    ``gains`` on ``B`` candidates is one matrix-vector product, ``O(B·m)`` (``O(n·m)`` without
+    a copy when ``B >= n/4``, else gathered in chunks); ``add`` costs ``O(m)``. State: the
+    uncovered probability ``prod_{j in S} (1 - P[j, u])`` of every concept, shape ``(m,)``.
 
     References
     ----------
@@ -66,7 +64,7 @@ class ProbabilisticCoverage(Utility):
                 f"probabilities: expected values in [0, 1], found {float(bad)}")
         n, m = P.shape
         w = _concept_weights(weights, m, dev, dtype)
-        super().__init__(n, monotone=True, submodular=True, device=dev, dtype=dtype,
+        super().__init__(n, monotone=True, submodular=True, device=P.device, dtype=dtype,
                          torch_input=is_torch(probabilities))
         self.probabilities = P.contiguous()
         self.weights = w
@@ -77,8 +75,7 @@ class ProbabilisticCoverage(Utility):
 
     def _gains(self, state: UtilityState, candidates: torch.Tensor) -> torch.Tensor:
         v = self.weights * state.data  # weight times probability of being still uncovered
-        step = max(1, _BLOCK_ELEMENTS // max(self.n_concepts, 1))
-        return torch.cat([self.probabilities[c] @ v for c in candidates.split(step)])
+        return _rows_matvec(self.probabilities, candidates, v)
 
     def _add_data(self, state: UtilityState, j: int) -> torch.Tensor:
         return state.data * (1.0 - self.probabilities[j])

@@ -1,0 +1,176 @@
+"""Facility location: matroidopt selects what apricot-select and submodlib-py select.
+
+Instance: ``sklearn.datasets.load_digits`` (1797 x 64) with the shared euclidean kernel
+``s(i, j) = exp(-||x_i - x_j|| / d)`` in float64 (``scipy.spatial.distance.cdist``, exactly
+symmetric). Every selection is scored by OUR float64 evaluation (``FacilityLocation.evaluate``),
+whatever precision the peer computed in (submodlib's dense binding is float32-only).
+
+Sequences must agree element by element. A mismatch is accepted only where it is shown to be
+a tie: at the first differing step both picks must have the same float64 marginal gain at the
+common prefix within the rounding tolerance of the peer's precision, and from there on every
+pick of the peer must still be a greedy pick (within that tolerance) at the peer's own prefix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import matroidopt as mo
+
+pytestmark = [
+    pytest.mark.peers,
+    # submodlib 0.0.3 touches the deprecated scipy.sparse.csr namespace
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:submodlib.*"),
+]
+
+KS = (10, 50)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Correctness, not speed: one intra-op thread keeps the module well under a minute even on
+    a busy machine (OpenMP threads of several processes competing for two cores are slow)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    datasets = pytest.importorskip("sklearn.datasets")
+    from scipy.spatial.distance import cdist
+
+    X = datasets.load_digits().data.astype(np.float64)
+    K = np.exp(-cdist(X, X) / X.shape[1])
+    assert np.array_equal(K, K.T)
+    return X, K
+
+
+@pytest.fixture(scope="module")
+def ours(digits):
+    """Our lazy greedy on the dense kernel, per k (computed once)."""
+    _, K = digits
+    f = mo.FacilityLocation(K)
+    return f, {k: mo.lazy_greedy(f, k) for k in KS}
+
+
+# ------------------------------------------------------------------------ tie-aware comparison
+def _gain(f, prefix, j):
+    return f.evaluate([*prefix, j]) - f.evaluate(prefix)
+
+
+def _tie_tol(f, gain, eps):
+    # a sum of n kernel entries, each rounded to `eps`, with partial sums up to `gain`
+    return 4.0 * f.n * eps * max(abs(gain), 1.0)
+
+
+def assert_same_greedy(f, ref, other, *, eps, label):
+    """``ref`` and ``other`` are greedy sequences on ``f``; they must be equal, or differ only
+    after a tie (shown in float64, within the rounding of precision ``eps``)."""
+    ref = [int(i) for i in ref]
+    other = [int(i) for i in other]
+    assert len(ref) == len(other), f"{label}: {len(other)} elements, expected {len(ref)}"
+    t = next((i for i, (a, b) in enumerate(zip(ref, other, strict=True)) if a != b), None)
+    if t is None:
+        v_ref, v_other = f.evaluate(ref), f.evaluate(other)
+        assert abs(v_ref - v_other) <= 1e-9 * abs(v_ref), (label, v_ref, v_other)
+        return "identical"
+    prefix = ref[:t]
+    g_ref, g_other = _gain(f, prefix, ref[t]), _gain(f, prefix, other[t])
+    tol = _tie_tol(f, g_ref, eps)
+    assert abs(g_ref - g_other) <= tol, (
+        f"{label}: step {t} picks {other[t]} (gain {g_other!r}) instead of {ref[t]} "
+        f"(gain {g_ref!r}); |difference| {abs(g_ref - g_other):.3e} is no tie (tol {tol:.1e})")
+    # after the tie the sequences may part: every later pick of `other` must still be greedy
+    state = f.init_state()
+    for j in other[:t + 1]:
+        state = f.add(state, j)
+    for s in range(t + 1, len(other)):
+        g = f.gains(state).double().cpu().numpy()
+        g[other[:s]] = -np.inf
+        best, mine = float(g.max()), float(g[other[s]])
+        assert best - mine <= _tie_tol(f, best, eps), (
+            f"{label}: after the tie at step {t}, step {s} picks {other[s]} (gain {mine!r}) "
+            f"while the best gain is {best!r}")
+        state = f.add(state, other[s])
+    return f"tie at step {t}"
+
+
+def test_tie_check_accepts_ties_and_rejects_the_rest():
+    """The comparison helper itself: a duplicated point makes an exact tie."""
+    rng = np.random.default_rng(0)
+    X0 = rng.normal(size=(20, 3))
+    X = np.vstack([X0, X0])  # i and i + 20 are interchangeable
+    K = np.exp(-np.linalg.norm(X[:, None] - X[None], axis=-1))
+    f = mo.FacilityLocation(K)
+    ref = [int(i) for i in mo.greedy(f, 6).indices]
+    assert all(i < 20 for i in ref)  # ties go to the smallest index
+    swapped = [ref[0], ref[1] + 20, *ref[2:]]
+    assert assert_same_greedy(f, ref, ref, eps=2.0**-52, label="same") == "identical"
+    assert assert_same_greedy(f, ref, swapped, eps=2.0**-52, label="tie").startswith("tie")
+    worse = [*ref[:2], int(np.argmin(K.sum(0))), *ref[3:]]
+    with pytest.raises(AssertionError, match="no tie"):
+        assert_same_greedy(f, ref, worse, eps=2.0**-52, label="worse")
+
+
+# ------------------------------------------------------------------------ ours
+@pytest.mark.parametrize("k", KS)
+def test_greedy_equals_lazy_greedy(digits, ours, k):
+    f, lazy = ours
+    res = lazy[k]
+    plain = mo.greedy(f, k)
+    assert plain.indices.tolist() == res.indices.tolist()
+    np.testing.assert_allclose(plain.gains, res.gains, rtol=1e-12)
+    assert plain.value == pytest.approx(res.value, rel=1e-12)
+    for r in (res, plain):
+        assert r.upper_bound is not None
+        assert r.upper_bound >= r.value
+        assert len(set(r.indices.tolist())) == k
+    assert res.oracle_calls < plain.oracle_calls
+
+
+@pytest.mark.parametrize("k", KS)
+def test_from_features_selects_as_dense(digits, ours, k):
+    X, _ = digits
+    f, lazy = ours
+    g = mo.FacilityLocation.from_features(X, metric="euclidean")
+    res = mo.lazy_greedy(g, k)
+    assert_same_greedy(f, lazy[k].indices, res.indices, eps=2.0**-52, label="from_features")
+    assert res.upper_bound >= res.value
+
+
+# ------------------------------------------------------------------------ apricot-select
+@pytest.mark.parametrize("optimizer", ["naive", "lazy"])
+@pytest.mark.parametrize("k", KS)
+def test_same_as_apricot(digits, ours, k, optimizer):
+    apricot = pytest.importorskip("apricot")
+    _, K = digits
+    f, lazy = ours
+    sel = apricot.FacilityLocationSelection(k, metric="precomputed", optimizer=optimizer,
+                                            random_state=0)
+    sel.fit(K)
+    theirs = np.asarray(sel.ranking)
+    assert_same_greedy(f, lazy[k].indices, theirs, eps=2.0**-52, label=f"apricot {optimizer}")
+    assert f.evaluate(theirs) == pytest.approx(lazy[k].value, rel=1e-9)
+
+
+# ------------------------------------------------------------------------ submodlib-py
+@pytest.mark.parametrize("optimizer", ["NaiveGreedy", "LazyGreedy"])
+@pytest.mark.parametrize("k", KS)
+def test_same_as_submodlib(digits, ours, k, optimizer):
+    submodlib = pytest.importorskip("submodlib")
+    _, K = digits
+    f, lazy = ours
+    g = submodlib.FacilityLocationFunction(n=K.shape[0], mode="dense",
+                                           sijs=K.astype(np.float32), separate_rep=False)
+    out = g.maximize(budget=k, optimizer=optimizer, stopIfZeroGain=False,
+                     stopIfNegativeGain=False, verbose=False, show_progress=False)
+    theirs = np.asarray([int(i) for i, _ in out])
+    # submodlib computed in float32: ties are judged at float32 rounding, the objective in
+    # float64 by our evaluation
+    assert_same_greedy(f, lazy[k].indices, theirs, eps=2.0**-23,
+                       label=f"submodlib {optimizer}")
+    assert f.evaluate(theirs) == pytest.approx(lazy[k].value, rel=1e-9)
