@@ -154,6 +154,14 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     return value
 
 
+def check_element(j: Any, n: int, name: str = "j") -> int:
+    """A single ground-set index in ``range(n)``."""
+    j = check_int(j, name, minimum=0)
+    if j >= n:
+        raise InvalidInputError(f"{name}: index {j} outside the ground set range(0, {n})")
+    return j
+
+
 def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
                low_open: bool = False, high_open: bool = False) -> float:
     """A finite real argument inside an (optionally open) interval."""

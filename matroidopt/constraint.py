@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._backend import as_float_tensor, as_index_tensor, check_int, check_real
+from ._backend import as_float_tensor, as_index_tensor, check_element, check_int, check_real
 from .errors import InvalidInputError
 
 __all__ = ["Constraint", "ConstraintState", "Knapsack", "Intersection"]
@@ -157,9 +157,7 @@ class Constraint(abc.ABC):
     def add(self, state: ConstraintState, j: int) -> ConstraintState:
         """A new state with ``j`` added; raises :class:`InvalidInputError` if infeasible."""
         self._check_state(state)
-        j = check_int(j, "j", minimum=0)
-        if j >= self.n:
-            raise InvalidInputError(f"j: index {j} outside the ground set range(0, {self.n})")
+        j = check_element(j, self.n)
         if j in state.selected:
             return state
         if not bool(self._can_add(state, torch.tensor([j]))[0]):

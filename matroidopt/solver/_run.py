@@ -95,6 +95,17 @@ class Run:
             return torch.zeros(0, dtype=torch.bool)
         return self.c._can_add(self.cstate, cand)
 
+    def feasible(self, alive: torch.Tensor) -> torch.Tensor:
+        """The candidates still alive that can be added now. Those that cannot are cleared
+        from ``alive`` for good: every constraint here is down-closed, so an element that
+        cannot be added now never can later."""
+        cand = torch.nonzero(alive).flatten()
+        if cand.numel() == 0:
+            return cand
+        feas = self.can_add(cand)
+        alive[cand[~feas]] = False
+        return cand[feas]
+
     def add(self, j: int, gain: float) -> None:
         self.ustate = self.u._add(self.ustate, j)
         self.cstate = self.c._add(self.cstate, j)

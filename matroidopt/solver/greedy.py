@@ -66,12 +66,7 @@ def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
     g_all = run.gains(all_elements(n)) if n else torch.empty(0, dtype=torch.float64)
     first = True
     while True:
-        cand = torch.nonzero(alive).flatten()
-        if cand.numel() == 0:
-            break
-        feas = run.can_add(cand)
-        alive[cand[~feas]] = False  # infeasible now stays infeasible (down-closed)
-        cand = cand[feas]
+        cand = run.feasible(alive)
         if cand.numel() == 0:
             break
         g = g_all[cand] if first else run.gains(cand)

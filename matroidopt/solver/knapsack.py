@@ -64,12 +64,7 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
     alive = fits0.clone()
     first = True
     while True:
-        cand = torch.nonzero(alive).flatten()
-        if cand.numel() == 0:
-            break
-        feas = run.can_add(cand)
-        alive[cand[~feas]] = False
-        cand = cand[feas]
+        cand = run.feasible(alive)
         if cand.numel() == 0:
             break
         g = g0[cand] if first else run.gains(cand)

@@ -71,12 +71,7 @@ def residual_random_greedy(utility: Utility, constraint: Constraint | int, *, se
         run.gains(torch.arange(n))  # gains at ∅ of every element: seeds the certificate
     first = True
     while True:
-        cand = torch.nonzero(alive).flatten()
-        if cand.numel() == 0:
-            break
-        feas = run.can_add(cand)
-        alive[cand[~feas]] = False
-        cand = cand[feas]
+        cand = run.feasible(alive)
         if cand.numel() == 0:
             break
         g = run.ub[cand] if first else run.gains(cand)

@@ -63,12 +63,7 @@ def stochastic_greedy(utility: Utility, constraint: Constraint | int, *, seed: A
         run.gains(all_elements(n))
     alive = torch.ones(n, dtype=torch.bool)
     while True:
-        cand = torch.nonzero(alive).flatten()
-        if cand.numel() == 0:
-            break
-        feas = run.can_add(cand)
-        alive[cand[~feas]] = False
-        cand = cand[feas]
+        cand = run.feasible(alive)
         if cand.numel() == 0:
             break
         run.certify_stale()

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._backend import as_index_tensor, check_int, resolve_device, resolve_dtype
+from .._backend import as_index_tensor, check_element, check_int, resolve_device, resolve_dtype
 from ..errors import InvalidInputError
 
 __all__ = ["Utility", "UtilityState", "CallableUtility"]
@@ -183,9 +183,7 @@ class Utility(abc.ABC):
     def add(self, state: UtilityState, j: int) -> UtilityState:
         """A new state with element ``j`` added (adding a selected element is a no-op)."""
         self._check_state(state)
-        j = check_int(j, "j", minimum=0)
-        if j >= self.n:
-            raise InvalidInputError(f"j: index {j} outside the ground set range(0, {self.n})")
+        j = check_element(j, self.n)
         if j in state.selected:
             return state
         return self._add(state, j)
