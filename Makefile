@@ -14,7 +14,7 @@ $(PY):
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install --upgrade pip setuptools wheel
 	$(PIP) install "torch==2.13.0"
-	$(PIP) install -e ".[dev,peers]"
+	$(PIP) install -e ".[dev,peers,llm]"
 	touch $(STAMP)
 
 venv: $(STAMP)

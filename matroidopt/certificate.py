@@ -62,7 +62,9 @@ def guarantee(solver: str, utility: Utility, constraint: Constraint, **options
     (0.25, True)
     """
     mono, sub = utility.monotone, utility.submodular
-    gamma = utility.weak_submodularity if mono else None
+    # the γ-weakly-submodular rows are proved for exact marginal gains; a proxy (e.g. a
+    # gradient-matching refit's gradient) voids them
+    gamma = utility.weak_submodularity if (mono and utility.gains_are_exact) else None
     kind = constraint.kind
     if solver in ("greedy", "lazy_greedy"):
         if mono and sub:

@@ -15,13 +15,13 @@ __all__ = ["greedy"]
 
 
 def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
-           progress: bool = False, certificate: bool = True) -> Result:
+           progress: bool = False, certificate: bool = True, fill: bool = False) -> Result:
     """Repeatedly add the feasible element of largest marginal gain.
 
     Ties go to the smallest index (gains within a relative ``1e-9`` of the best, ``1e-5`` in
     single precision, count as tied, so that the choice does not hinge on rounding). For a
-    monotone utility the scan continues until no element
-    can be added; for a non-monotone one it stops when the best gain is not positive.
+    monotone utility (or with ``fill=True``) the scan continues until no element can be added;
+    for a non-monotone one it stops when the best gain is not positive.
 
     Guarantee
     ---------
@@ -47,6 +47,9 @@ def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
         Show a tqdm progress bar.
     certificate : bool
         Compute :attr:`Result.upper_bound` (free: it reuses the gains greedy computes).
+    fill : bool
+        Keep adding while anything is feasible, even when the best gain is not positive
+        (for non-monotone utilities when a full-size selection is required).
 
     Examples
     --------
@@ -74,7 +77,7 @@ def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
         run.certify_stale()
         pos = first_best(g, rtol)
         best = float(g[pos])
-        if not run.u.monotone and best <= 0.0:
+        if not (run.u.monotone or fill) and best <= 0.0:
             break
         j = int(cand[pos])
         run.add(j, best)

@@ -22,7 +22,8 @@ _NEG = -math.inf
 
 
 def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
-                progress: bool = False, certificate: bool = True, batch: int = 16) -> Result:
+                progress: bool = False, certificate: bool = True, batch: int = 16,
+                fill: bool = False) -> Result:
     """Greedy with lazy evaluations: stale gains are upper bounds for a submodular utility,
     so only candidates whose bound could beat the best fresh gain are re-evaluated.
 
@@ -43,7 +44,7 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
 
     Parameters
     ----------
-    utility, constraint, seed, progress, certificate
+    utility, constraint, seed, progress, certificate, fill
         As for :func:`greedy`.
     batch : int
         Initial number of stale candidates re-evaluated together (>= 1).
@@ -68,7 +69,7 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
         warnings.warn(
             "lazy_greedy: stale gains bound fresh ones only for a submodular utility with exact "
             f"gains; running greedy instead on {utility!r}.", AssumptionWarning, stacklevel=2)
-        return greedy(utility, constraint, progress=progress, certificate=certificate)
+        return greedy(utility, constraint, progress=progress, certificate=certificate, fill=fill)
     run = Run("lazy_greedy", utility, constraint, progress=progress, certificate=certificate,
               needs="a monotone submodular utility under a cardinality, matroid or "
                     "matroid-intersection constraint")
@@ -120,7 +121,7 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
         if chosen < 0:
             break
         gain = float(ub[chosen])
-        if not monotone and gain <= 0.0:
+        if not (monotone or fill) and gain <= 0.0:
             break
         run.add(chosen, gain)
         alive[chosen] = False
