@@ -36,6 +36,7 @@ from .matroid import (
 from .solver import (
     SOLVERS,
     Result,
+    auto_solver,
     cost_benefit_greedy,
     get_solver,
     greedy,
@@ -78,7 +79,7 @@ __all__ = [
     "Matroid", "UniformMatroid", "PartitionMatroid", "LaminarMatroid", "GraphicMatroid",
     "TransversalMatroid", "LinearMatroid", "TruncatedMatroid", "RestrictedMatroid",
     "ContractedMatroid", "DirectSumMatroid", "truncate", "restrict", "contract", "direct_sum",
-    "Result", "SOLVERS", "get_solver", "register_solver", "maximize",
+    "Result", "SOLVERS", "auto_solver", "get_solver", "register_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy",
     "guarantee", "certificate_bound", "GUARANTEES",

@@ -287,8 +287,9 @@ class Intersection(Constraint):
         super().__init__(matroids[0].n)
         self.matroids = tuple(matroids)
         self.p = len(matroids)
-        if self.p == 1:
+        if self.p == 1:  # one matroid: it is a matroid, with that matroid's guarantee row
             self.kind = matroids[0].kind
+            self.is_matroid = True
 
     def __repr__(self) -> str:
         return f"Intersection({', '.join(map(repr, self.matroids))})"

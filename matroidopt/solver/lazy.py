@@ -108,8 +108,12 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
                 break
             if s == _NEG:
                 break  # nothing left
-            # refresh the `size` stale candidates with the largest bounds
-            k = min(size, int((alive & ~fresh).sum()))
+            # refresh the stale candidates with the largest bounds: those whose bound reaches
+            # the best fresh gain's tie band (all of them need a look), at most `size`
+            if g > _NEG:
+                k = min(size, int((stale_b >= tie_threshold(g, rtol)).sum()))
+            else:
+                k = min(size, int((alive & ~fresh).sum()))
             top = torch.topk(stale_b, k).indices
             feas = run.can_add(top)
             alive[top[~feas]] = False

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ..constraint import Constraint
+from ..constraint import Constraint, Knapsack
 from ..errors import InvalidInputError
 from ..utility.base import Utility
 from .greedy import greedy
@@ -17,7 +17,7 @@ from .residual_random import residual_random_greedy
 from .result import Result
 from .stochastic import stochastic_greedy
 
-__all__ = ["SOLVERS", "register_solver", "get_solver", "maximize"]
+__all__ = ["SOLVERS", "register_solver", "get_solver", "auto_solver", "maximize"]
 
 #: Registered solvers by name.
 SOLVERS: dict[str, Callable[..., Result]] = {}
@@ -59,7 +59,18 @@ for _name, _fn in [("greedy", greedy), ("lazy_greedy", lazy_greedy),
     register_solver(_name, _fn)
 
 
-def maximize(utility: Utility, constraint: Constraint | int, solver: str = "lazy_greedy",
+def auto_solver(utility: Utility, constraint: Constraint | int) -> str:
+    """The solver ``maximize(..., solver="auto")`` picks: ``cost_benefit_greedy`` for a
+    :class:`~matroidopt.Knapsack`, ``lazy_greedy`` for a submodular utility with exact gains,
+    ``greedy`` otherwise."""
+    if isinstance(constraint, Knapsack):
+        return "cost_benefit_greedy"
+    if getattr(utility, "submodular", False) and getattr(utility, "gains_are_exact", True):
+        return "lazy_greedy"
+    return "greedy"
+
+
+def maximize(utility: Utility, constraint: Constraint | int, solver: str = "auto",
              seed: Any = None, **options: Any) -> Result:
     """Maximise ``utility`` subject to ``constraint`` with a registered solver.
 
@@ -71,7 +82,9 @@ def maximize(utility: Utility, constraint: Constraint | int, solver: str = "lazy
         A matroid, :class:`~matroidopt.Knapsack` or :class:`~matroidopt.Intersection`; an int
         ``k`` means a cardinality constraint (:class:`~matroidopt.UniformMatroid`).
     solver : str
-        A name in :data:`SOLVERS` (default ``"lazy_greedy"``).
+        A name in :data:`SOLVERS`, or ``"auto"`` (default): :func:`auto_solver` picks
+        ``lazy_greedy`` (``cost_benefit_greedy`` for a knapsack, ``greedy`` for a utility that
+        is not submodular or has proxy gains).
     seed : int, numpy Generator or None
         For randomised solvers; same seed, same result.
     **options
@@ -93,6 +106,8 @@ def maximize(utility: Utility, constraint: Constraint | int, solver: str = "lazy
     >>> len(res.indices), res.guarantee, res.value <= res.upper_bound
     (8, 0.5, True)
     """
+    if solver == "auto":
+        solver = auto_solver(utility, constraint)
     fn = get_solver(solver)
     if isinstance(constraint, Constraint) and isinstance(utility, Utility) \
             and constraint.n != utility.n:
@@ -108,6 +123,6 @@ def maximize(utility: Utility, constraint: Constraint | int, solver: str = "lazy
             valid = sorted(p for p in params if p not in ("utility", "constraint", "seed"))
             raise InvalidInputError(
                 f"options: {solver} does not accept {', '.join(unknown)}; valid options: "
-                f"{', '.join(valid)}"
+                f"{', '.join(valid) or '(none)'}"
             )
     return fn(utility, constraint, seed=seed, **options)

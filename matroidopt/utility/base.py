@@ -8,7 +8,7 @@ style), so a solve is resumable and inspectable::
     state = f.add(state, j)          # a new state; the old one stays valid
     f.value(state)                   # f(S)
 
-Subclasses implement the private hooks ``_init_data``, ``_gains``, ``_add`` and ``_value``
+Subclasses implement the private hooks ``_init_data``, ``_gains``, ``_add_data`` and ``_value``
 (they may assume valid input); the public methods validate and delegate.
 """
 
@@ -254,9 +254,21 @@ class Utility(abc.ABC):
             return NotImplemented
         return WeightedSum([self, other], [1.0, 1.0])
 
+    def __sub__(self, other: Utility) -> Utility:
+        from .combinators import WeightedSum
+
+        if not isinstance(other, Utility):
+            return NotImplemented
+        return WeightedSum([self, other], [1.0, -1.0])
+
+    def __neg__(self) -> Utility:
+        return self * -1.0
+
     def __mul__(self, c: float) -> Utility:
         from .combinators import WeightedSum
 
+        if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)):
+            return NotImplemented
         return WeightedSum([self], [float(c)])
 
     __rmul__ = __mul__

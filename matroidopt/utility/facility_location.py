@@ -221,16 +221,20 @@ class FacilityLocation(Utility):
             return self._sparse_gains(cur, candidates)
         # blocks of ~2^18 kernel entries keep the fused in-place chain in cache
         step = max(1, min(self._block, _CHUNK_ELEMENTS // max(self.n_clients, 1)))
-        if candidates.numel() <= step:
-            return self._block_gains(cur, candidates)
-        out = torch.empty(candidates.numel(), device=self.device, dtype=self.dtype)
-        for s in range(0, candidates.numel(), step):
-            out[s:s + step] = self._block_gains(cur, candidates[s:s + step])
+        m = candidates.numel()
+        first = int(candidates[0])
+        # a run of consecutive rows of a dense kernel is read in place (no gather copy)
+        run = (self._mode == "dense" and int(candidates[-1]) - first + 1 == m
+               and (m == 1 or bool((candidates[1:] > candidates[:-1]).all())))
+        out = torch.empty(m, device=self.device, dtype=self.dtype)
+        for s in range(0, m, step):
+            if run:
+                block = torch.sub(self._Kt[first + s:first + min(m, s + step)], cur)
+            else:
+                # every block from _rows_block is a fresh tensor (a gather or computed block)
+                block = self._rows_block(candidates[s:s + step]).sub_(cur)
+            out[s:s + step] = block.clamp_min_(0.0).sum(1)
         return out
-
-    def _block_gains(self, cur, cand):
-        # every block from _rows_block is a fresh tensor (a gather or a computed block)
-        return self._rows_block(cand).sub_(cur).clamp_min_(0.0).sum(1)
 
     def _sparse_gains(self, cur, candidates):
         starts = self._indptr[candidates]
