@@ -7,6 +7,7 @@ argument.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -97,11 +98,24 @@ def as_float_tensor(
     dtype = resolve_dtype(dtype, x)
     device = resolve_device(device, x)
     t = t.to(device=device, dtype=dtype)
-    if finite and t.numel() and not bool(torch.isfinite(t).all()):
-        raise InvalidInputError(f"{name}: contains NaN or infinite values")
-    if nonnegative and t.numel() and bool((t < 0).any()):
-        raise InvalidInputError(f"{name}: expected non-negative values, found {float(t.min())}")
+    if t.numel() and (finite or nonnegative):
+        # one pass, no boolean copy: min/max propagate NaN and expose ±inf
+        lo, hi = (float(v) for v in torch.aminmax(t))
+        if finite and not (math.isfinite(lo) and math.isfinite(hi)):
+            raise InvalidInputError(f"{name}: contains NaN or infinite values")
+        if nonnegative and not lo >= 0:
+            raise InvalidInputError(f"{name}: expected non-negative values, found {lo}")
     return t
+
+
+def is_symmetric(K: torch.Tensor, tile: int = 512) -> bool:
+    """Exact symmetry test of a square matrix, tile by tile (cache-friendly transposes)."""
+    n = K.shape[0]
+    for a in range(0, n, tile):
+        for b in range(a, n, tile):
+            if not torch.equal(K[a:a + tile, b:b + tile], K[b:b + tile, a:a + tile].T):
+                return False
+    return True
 
 
 def as_index_tensor(

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .._backend import as_float_tensor, check_int, check_real, is_torch
+from .._backend import as_float_tensor, check_int, check_real, is_symmetric, is_torch
 from ..errors import InvalidInputError
 from .base import Utility
 
@@ -81,7 +81,7 @@ class FacilityLocation(Utility):
             K = as_float_tensor(kernel, "kernel", ndim=2, device=device, dtype=dtype)
             m, n = K.shape
             dev = K.device
-            if m == n and torch.equal(K, K.T):
+            if m == n and is_symmetric(K):
                 self._Kt = K if K.is_contiguous() else K.contiguous()
             else:
                 self._Kt = K.T.contiguous()
