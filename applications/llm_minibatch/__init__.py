@@ -10,7 +10,18 @@ greedy. Model-free entry point::
 
 Features from a model: :func:`gradient_features` (``torch.func`` per-example gradients of the
 LoRA adapters of the last blocks, optional seeded sketch, L2-normalised).
+
+In a training loop: :class:`PartitionSel` (``select(pool, domains)``, :func:`selected_batches`
+around a DataLoader of pools, torch.distributed aware, checkpointable) and, for the Hugging Face
+``Trainer``, :class:`PartitionSelTrainer`. Data, tokenizer, tiny models, evaluation and the
+demo live in :mod:`llm_minibatch.data`, :mod:`~llm_minibatch.tokenization`,
+:mod:`~llm_minibatch.models`, :mod:`~llm_minibatch.evaluation` and
+:mod:`~llm_minibatch.demo` (``python -m llm_minibatch demo``). The modules that need
+``transformers`` are imported on first use.
 """
+
+from importlib import import_module as _import_module
+from typing import Any as _Any
 
 from .budgets import RULES, compute_quotas, explicit, mixture, proportional, uniform
 from .diagnostics import conflicting_pairs, domain_counts
@@ -27,6 +38,7 @@ from .features import (
 )
 from .selector import METHODS, Selection, select_from_features
 from .synthetic import SyntheticPool, synthetic_pool
+from .training import AnchorSampler, PartitionSel, selected_batches, split_anchors
 from .utility import (
     GreatsUtility,
     WeightedGradientMatching,
@@ -36,6 +48,30 @@ from .utility import (
 
 __version__ = "0.1.0"
 
+# names whose modules import transformers / peft / matplotlib: loaded on first access
+_LAZY = {
+    "PartitionSelTrainer": "trainer", "PoolCollator": "trainer",
+    "ByteTokenizer": "tokenization", "encode_examples": "tokenization",
+    "tiny_llama": "models", "tiny_qwen2": "models", "add_lora": "models",
+    "load_model": "models", "load_tokenizer": "models",
+    "domain_losses": "evaluation", "exact_match": "evaluation",
+    "load_corpus": "data", "make_corpus": "data", "load_jsonl": "data",
+    "load_hf_dataset": "data", "train_val_split": "data",
+    "DemoConfig": "demo", "run_demo": "demo",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        value = getattr(_import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 __all__ = [
     "RULES", "compute_quotas", "proportional", "uniform", "mixture", "explicit",
     "conflicting_pairs", "domain_counts",
@@ -44,4 +80,6 @@ __all__ = [
     "METHODS", "Selection", "select_from_features",
     "SyntheticPool", "synthetic_pool",
     "GreatsUtility", "WeightedGradientMatching", "solve_nonnegative_qp", "submodularity_ratio",
+    "AnchorSampler", "PartitionSel", "selected_batches", "split_anchors",
+    *_LAZY,
 ]

@@ -1,0 +1,687 @@
+"""PartitionSel inside the Hugging Face ``Trainer``: pools in, selected minibatches trained on.
+
+:class:`PartitionSelTrainer` is a ``transformers.Trainer`` whose training dataloader yields
+*pools* of ``N = round(per_device_train_batch_size / ratio)`` examples, each tagged with its
+domain; before every micro-batch the :class:`~llm_minibatch.training.PartitionSel` selector
+picks the ``b = per_device_train_batch_size`` rows to train on (``PARTITIONSEL.md``), and the
+ordinary ``Trainer.training_step`` runs on that sub-batch. Everything else — optimiser,
+scheduler, gradient accumulation, mixed precision, peft/LoRA models, evaluation, callbacks,
+checkpoints — is the Trainer's own.
+
+How it plugs in
+---------------
+Data
+    The train dataloader has batch size ``N`` (:attr:`PartitionSelTrainer.pool_size`) and
+    always drops an incomplete final pool (a pool must be full to honour the ratio). The
+    default collator is :class:`PoolCollator` (right padding; labels padded with -100; the
+    domains kept as a list). The domain column survives ``remove_unused_columns=True``: it is
+    added to the Trainer's signature columns, and removed again before any model call.
+Selection
+    Happens in :meth:`PartitionSelTrainer.get_batch_samples`, i.e. when the Trainer fetches the
+    ``gradient_accumulation_steps`` micro-batches of one optimiser step — *before* the Trainer
+    counts the target tokens (``num_items_in_batch``) that normalise the loss, so the loss is
+    normalised over the selected rows, not over the pools, and an accumulated step equals the
+    unaccumulated step on the same selection. (Selection never touches gradients, so selecting
+    the micro-batches of a step before their backward passes changes nothing.)
+    :meth:`PartitionSelTrainer.training_step` still accepts an unselected pool (one that
+    carries the domain column), for callers that drive it directly.
+η and step
+    η is the optimiser's current learning rate (``optimizer.param_groups[0]["lr"]``, the rate
+    of the update the selected batch feeds; clipped into ``[1e-8, 10]`` by the selector, so a
+    warm-up's lr of 0 is harmless). The selector's step — which seeds the anchor draw, the
+    sketch and the randomised solver — is the **micro-step**
+    ``global_step · gradient_accumulation_steps + i`` for the ``i``-th micro-batch of the
+    step; it is a function of the Trainer's restored ``global_step``, hence identical after a
+    resume (with the same ``gradient_accumulation_steps``).
+Anchors
+    ``anchor_dataset`` when given; otherwise 0.5 % of ``train_dataset`` (at least
+    ``n_anchors`` rows, stratified by domain) is held out with
+    :func:`~llm_minibatch.training.split_anchors` and removed from training — for every
+    method, so that all methods train on the same rows.
+Diagnostics
+    At every logging step, ``self.log`` receives ``sel/count/<domain>`` (examples selected
+    per optimiser step), ``sel/conflicting_pairs`` and ``sel/F`` (mean per pool),
+    ``sel/selection_seconds`` and ``sel/feature_seconds`` (per optimiser step), averaged
+    over the steps since the previous log; they land in ``trainer.state.log_history`` and in
+    every reporting integration. ``random`` and ``full`` have no features, so no ``sel/F`` or
+    ``sel/conflicting_pairs``. :attr:`PartitionSelTrainer.selection_log` keeps the recent
+    selections (indices included).
+Checkpoints
+    Every checkpoint folder gets ``partitionsel_state.json`` (:data:`STATE_FILE`): the
+    selector's :meth:`~llm_minibatch.training.PartitionSel.state_dict` (step, seed, running
+    statistics, history). ``train(resume_from_checkpoint=...)`` restores it. Since every random
+    choice of a selection derives from ``(seed, step)``, a resumed run makes the selections
+    of the uninterrupted one (the Trainer restores model, optimiser, scheduler and data order).
+
+Bad input (before any training step, as :class:`~matroidopt.errors.InvalidInputError`):
+a training set without the domain column, ``ratio`` outside ``(0, 1]``, a pool smaller than the
+batch, a training set that cannot fill one pool, a parameter filter matching nothing.
+
+Examples
+--------
+>>> from llm_minibatch.trainer import PoolCollator
+>>> pool = PoolCollator(pad_token_id=0)([
+...     {"input_ids": [5, 6, 7], "domain": "math"},
+...     {"input_ids": [8, 9], "labels": [-100, 9], "domain": "code"}])
+>>> pool["input_ids"].tolist(), pool["labels"].tolist(), pool["domain"]
+([[5, 6, 7], [8, 9, 0]], [[5, 6, 7], [-100, 9, -100]], ['math', 'code'])
+>>> pool["attention_mask"].tolist()
+[[1, 1, 1], [1, 1, 0]]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, IterableDataset, Subset
+from transformers import Trainer
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, seed_worker
+from transformers.utils import is_datasets_available
+
+from matroidopt._backend import check_int
+from matroidopt.errors import InvalidInputError
+
+from .training import AnchorSampler, PartitionSel, split_anchors
+
+__all__ = ["STATE_FILE", "PartitionSelTrainer", "PoolCollator"]
+
+#: Name of the selector-state file written into every checkpoint folder.
+STATE_FILE = "partitionsel_state.json"
+_STATE_FORMAT = "llm_minibatch.PartitionSelTrainer/1"
+IGNORE_INDEX = -100
+#: Keys of ``selector_kwargs`` the trainer sets itself.
+_RESERVED = ("model", "optimizer", "anchors")
+
+
+# --------------------------------------------------------------------------- collator
+class PoolCollator:
+    """Collate encoded examples into a padded pool, keeping their domains.
+
+    Parameters
+    ----------
+    pad_token_id : int, default 0
+        Padding id for ``input_ids``.
+    domain_column : str, default "domain"
+        Key of each example's domain label; the pool gets the list of labels under the same
+        key (absent when no example has one; some with and some without is an error).
+
+    Each example is a mapping with ``input_ids`` (list or 1-D tensor) and optionally
+    ``labels`` (default: the input ids, i.e. causal-LM training on every token) and
+    ``attention_mask`` (default: all ones). Sequences are right-padded to the longest one:
+    ``input_ids`` with ``pad_token_id``, ``labels`` with -100 (ignored by the loss),
+    ``attention_mask`` with 0. Other keys are dropped.
+
+    Returns (from a call)
+    ---------------------
+    dict
+        ``input_ids``, ``labels``, ``attention_mask`` (``(N, T)`` long tensors) and
+        ``domain_column`` (list of N labels).
+
+    Raises
+    ------
+    InvalidInputError
+        An empty list, an example without ``input_ids``, lengths that disagree inside an
+        example, an empty sequence, or domains present on only some examples.
+    """
+
+    def __init__(self, pad_token_id: int = 0, domain_column: str = "domain"):
+        self.pad_token_id = check_int(pad_token_id, "pad_token_id", minimum=0)
+        if not isinstance(domain_column, str) or not domain_column:
+            raise InvalidInputError(
+                f"domain_column: expected a non-empty column name, got {domain_column!r}")
+        self.domain_column = domain_column
+
+    def __repr__(self) -> str:
+        return f"PoolCollator(pad_token_id={self.pad_token_id}, " \
+               f"domain_column={self.domain_column!r})"
+
+    @staticmethod
+    def _row(x: Any, name: str, i: int) -> torch.Tensor:
+        try:
+            t = torch.as_tensor(x)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise InvalidInputError(
+                f"features: example {i} has a non-numeric {name!r} ({x!r})") from exc
+        if t.is_floating_point() or t.is_complex():
+            raise InvalidInputError(f"features: example {i}: {name!r} must hold integers")
+        return t.to(torch.long).reshape(-1)
+
+    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict:
+        if len(features) == 0:
+            raise InvalidInputError("features: cannot collate an empty list of examples")
+        ids, labs, masks, doms = [], [], [], []
+        for i, ex in enumerate(features):
+            if not isinstance(ex, Mapping) or "input_ids" not in ex:
+                keys = list(ex)[:8] if isinstance(ex, Mapping) else type(ex).__name__
+                raise InvalidInputError(
+                    f"features: example {i} has no 'input_ids' (got {keys})")
+            x = self._row(ex["input_ids"], "input_ids", i)
+            m = ex.get("attention_mask")
+            m = torch.ones_like(x) if m is None else self._row(m, "attention_mask", i)
+            y = ex.get("labels")
+            y = x.clone() if y is None else self._row(y, "labels", i)
+            if not (x.numel() == y.numel() == m.numel()) or x.numel() == 0:
+                raise InvalidInputError(
+                    f"features: example {i} has input_ids/labels/attention_mask of lengths "
+                    f"{x.numel()}/{y.numel()}/{m.numel()}; expected equal, non-zero lengths")
+            ids.append(x)
+            labs.append(y)
+            masks.append(m)
+            doms.append(ex[self.domain_column] if self.domain_column in ex else _MISSING)
+        t = max(x.numel() for x in ids)
+
+        def pad(rows: list, value: int) -> torch.Tensor:
+            out = torch.full((len(rows), t), value, dtype=torch.long)
+            for i, r in enumerate(rows):
+                out[i, :r.numel()] = r
+            return out
+
+        batch = {"input_ids": pad(ids, self.pad_token_id), "labels": pad(labs, IGNORE_INDEX),
+                 "attention_mask": pad(masks, 0)}
+        missing = [i for i, d in enumerate(doms) if d is _MISSING]
+        if missing and len(missing) < len(doms):
+            raise InvalidInputError(
+                f"features: examples {missing[:5]} have no {self.domain_column!r} while others "
+                "do; every example of a pool needs its domain")
+        if not missing:
+            batch[self.domain_column] = [_plain(d) for d in doms]
+        return batch
+
+
+_MISSING = object()
+
+
+def _plain(d: Any) -> Any:
+    """A domain label as a plain hashable Python value (0-d tensors / numpy scalars unwrapped)."""
+    if isinstance(d, torch.Tensor) and d.dim() == 0:
+        return d.item()
+    item = getattr(d, "item", None)
+    if callable(item) and getattr(d, "ndim", None) == 0:
+        return item()
+    return d
+
+
+# --------------------------------------------------------------------------- dataset helpers
+def _is_hf_dataset(ds: Any) -> bool:
+    if not is_datasets_available():
+        return False
+    import datasets
+
+    return isinstance(ds, datasets.Dataset)
+
+
+def _columns(ds: Any) -> list | None:
+    """Column names of a dataset (None when they cannot be seen without consuming it)."""
+    if _is_hf_dataset(ds):
+        return list(ds.column_names)
+    if isinstance(ds, IterableDataset) or not hasattr(ds, "__getitem__"):
+        return None
+    try:
+        n = len(ds)
+    except TypeError:
+        return None
+    if n == 0:
+        raise InvalidInputError("train_dataset: the training set is empty")
+    row = ds[0]
+    if not isinstance(row, Mapping):
+        raise InvalidInputError(
+            "train_dataset: expected examples that are mappings (column -> value), got "
+            f"{type(row).__name__}")
+    return list(row)
+
+
+def _domains_of(ds: Any, column: str) -> list:
+    if _is_hf_dataset(ds):
+        return [_plain(d) for d in ds[column]]
+    return [_plain(ds[i][column]) for i in range(len(ds))]
+
+
+def _subset(ds: Any, idx: Sequence[int]) -> Any:
+    idx = [int(i) for i in idx]
+    return ds.select(idx) if _is_hf_dataset(ds) else Subset(ds, idx)
+
+
+def _rows(ds: Any, idx: Sequence[int] | None = None) -> list:
+    idx = range(len(ds)) if idx is None else idx
+    return [dict(ds[int(i)]) for i in idx]
+
+
+def _trim(batch: dict) -> dict:
+    """Drop trailing columns that are padding in every row (attention mask 0 everywhere).
+
+    Exact for causal LMs: later positions never influence earlier ones, and the dropped
+    positions carry no target.
+    """
+    mask = batch.get("attention_mask")
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or mask.shape[0] == 0:
+        return batch
+    used = mask.ne(0).any(0).nonzero()
+    t = int(used.max()) + 1 if used.numel() else 1
+    if t == mask.shape[1]:
+        return batch
+    width = mask.shape[1]
+    return {k: (v[:, :t] if isinstance(v, torch.Tensor) and v.dim() >= 2 and v.shape[1] == width
+                else v) for k, v in batch.items()}
+
+
+# --------------------------------------------------------------------------- the trainer
+class PartitionSelTrainer(Trainer):
+    """``transformers.Trainer`` that trains on PartitionSel's selection from each pool.
+
+    Takes every ``Trainer`` argument, plus the keyword-only ones below. See the module
+    docstring for the data flow, η, the selector's step, logging and checkpoints.
+
+    Parameters
+    ----------
+    selector_kwargs : dict, optional
+        Passed to :class:`~llm_minibatch.training.PartitionSel`: ``method``, ``ratio``
+        (default 0.125), ``budget_rule``, ``param_filter``, ``sketch_dim``, ``sketch``,
+        ``seed`` (default: ``args.seed``), ``chunk_size``, ``deterministic``,
+        ``target_proportions``, ``quotas``, ``keep_all``, ``process_group``, ``lr`` (default:
+        ``args.learning_rate``; only used before the optimiser exists). ``model``,
+        ``optimizer`` and ``anchors`` are set by the trainer.
+    anchor_dataset : dataset, sequence of examples, batch mapping or AnchorSampler, optional
+        The held-out anchor set (encoded like the training examples; a domain column is
+        ignored). Default: hold out 0.5 % of ``train_dataset`` (see module docstring).
+    n_anchors : int, default 4
+        Anchors drawn per selection.
+    domain_column : str, default "domain"
+        The column holding each training example's domain.
+    pool_size : int, optional
+        Pool size ``N`` per device; sets ``ratio = per_device_train_batch_size / N`` (then
+        ``selector_kwargs`` must not give a ratio). Default ``round(b / ratio)``.
+
+    Attributes
+    ----------
+    selector : PartitionSel
+    anchors : AnchorSampler
+    anchor_indices : numpy.ndarray or None
+        Rows of the original ``train_dataset`` held out as anchors (None with
+        ``anchor_dataset``).
+    selection_log : collections.deque of dict
+        The last 1000 selections: ``global_step``, ``micro_step``, ``selector_step``,
+        ``indices`` (selected pool rows, global pool under ``torch.distributed``),
+        ``domain_counts``, ``utility``, ``conflicting_pairs``, ``selection_seconds``,
+        ``feature_seconds``, ``lr``.
+
+    Raises
+    ------
+    InvalidInputError
+        Before any training: no ``domain_column`` in the training set (the message lists its
+        columns); ``ratio`` outside ``(0, 1]``; ``pool_size`` below the batch size; a training
+        set smaller than one pool; a ``param_filter`` matching no parameter; an unknown
+        ``method``; reserved or unknown ``selector_kwargs``;
+        ``train_sampling_strategy="batch_rebalance"`` (it builds batches, not pools).
+
+    Notes
+    -----
+    Under ``torch.distributed`` every rank draws its own pool of ``N`` rows; the selector
+    gathers them, all ranks make the same selection of ``world_size · b`` rows, and each
+    trains on its ``b``-row share (:meth:`PartitionSel.select_batch`).
+
+    With ``method="full"`` the whole pool is trained on (``N`` rows per micro-batch).
+    """
+
+    #: How many selections :attr:`selection_log` keeps.
+    SELECTION_LOG_LIMIT = 1000
+
+    def __init__(self, *args: Any, selector_kwargs: Mapping[str, Any] | None = None,
+                 anchor_dataset: Any = None, n_anchors: int = 4, domain_column: str = "domain",
+                 pool_size: int | None = None, **kwargs: Any):
+        if not isinstance(domain_column, str) or not domain_column:
+            raise InvalidInputError(
+                f"domain_column: expected a non-empty column name, got {domain_column!r}")
+        self.domain_column = domain_column
+        self.n_anchors = check_int(n_anchors, "n_anchors", minimum=1)
+        skw = dict(selector_kwargs or {})
+        reserved = [k for k in _RESERVED if k in skw]
+        if reserved:
+            raise InvalidInputError(
+                f"selector_kwargs: {reserved} are set by PartitionSelTrainer (the Trainer's "
+                "model and optimizer; anchors come from anchor_dataset)")
+        if pool_size is not None:
+            pool_size = check_int(pool_size, "pool_size", minimum=1)
+            if "ratio" in skw:
+                raise InvalidInputError(
+                    "pool_size: give either pool_size or selector_kwargs['ratio'], not both")
+        # the default collator pads pools and keeps the domains
+        if kwargs.get("data_collator") is None and (len(args) < 3 or args[2] is None):
+            kwargs["data_collator"] = PoolCollator(
+                _pad_token_id(kwargs.get("processing_class"),
+                              kwargs.get("model", args[0] if args else None)),
+                domain_column)
+        super().__init__(*args, **kwargs)
+
+        b = check_int(self.args.per_device_train_batch_size, "per_device_train_batch_size",
+                      minimum=1)
+        if pool_size is not None:
+            if pool_size < b:
+                raise InvalidInputError(
+                    f"pool_size: a pool of {pool_size} examples is smaller than the batch "
+                    f"(per_device_train_batch_size={b}); PartitionSel selects the batch from "
+                    "the pool, so pool_size must be >= the batch size")
+            skw["ratio"] = b / pool_size
+        if self.args.train_sampling_strategy == "batch_rebalance":
+            raise InvalidInputError(
+                "train_sampling_strategy: 'batch_rebalance' builds minibatches itself, which "
+                "PartitionSelTrainer's pools cannot honour; use 'random', 'sequential' or "
+                "'group_by_length'")
+        skw.setdefault("seed", int(self.args.seed))
+        if "lr" not in skw and self.args.learning_rate > 0:
+            skw["lr"] = float(self.args.learning_rate)
+        self._selector_kwargs = skw
+        self._anchor_source = anchor_dataset
+        self.anchor_indices = None
+        self._check_train_dataset(self.train_dataset)
+        self.anchors = self._build_anchors(skw["seed"])
+        self.selector = self._build_selector()
+        self._check_pool_fits(self.train_dataset)
+        self.selection_log: deque = deque(maxlen=self.SELECTION_LOG_LIMIT)
+        self._pending: list = []
+        self._pending_state: dict | None = None
+
+    # ------------------------------------------------------------------ construction
+    def _check_train_dataset(self, ds: Any) -> None:
+        if ds is None:
+            return
+        cols = _columns(ds)
+        if cols is None:  # an IterableDataset: checked on its first pool
+            if self._anchor_source is None:
+                raise InvalidInputError(
+                    "anchor_dataset: an iterable train_dataset cannot be split; pass the "
+                    "held-out anchor examples as anchor_dataset")
+            return
+        if self.domain_column not in cols:
+            raise InvalidInputError(
+                f"domain_column: the training set has no column {self.domain_column!r} "
+                f"(its columns: {cols}); tag every example with its domain, or pass "
+                "domain_column=<the column that holds it>")
+        if "input_ids" not in cols:
+            raise InvalidInputError(
+                f"train_dataset: expected encoded examples with 'input_ids' (its columns: "
+                f"{cols})")
+
+    def _build_anchors(self, seed: int) -> AnchorSampler:
+        src = self._anchor_source
+        pad = _pad_token_id(self.processing_class, self.model)
+        if isinstance(src, AnchorSampler):
+            return src
+        if src is None:
+            ds = self.train_dataset
+            if ds is None:
+                raise InvalidInputError(
+                    "train_dataset: PartitionSelTrainer needs a train_dataset (or an "
+                    "anchor_dataset) to hold out anchors")
+            domains = _domains_of(ds, self.domain_column)
+            train_idx, anchor_idx = split_anchors(len(ds), fraction=0.005, seed=seed,
+                                                  minimum=self.n_anchors, domains=domains)
+            self.anchor_indices = anchor_idx
+            rows = _rows(ds, anchor_idx)
+            self.train_dataset = _subset(ds, train_idx)
+        elif isinstance(src, Mapping):
+            return AnchorSampler(src, n_anchors=self.n_anchors, seed=seed, pad_token_id=pad)
+        elif isinstance(src, Sequence) and not isinstance(src, (str, bytes)):
+            rows = [dict(r) for r in src]
+        elif hasattr(src, "__getitem__") and hasattr(src, "__len__"):
+            rows = _rows(src)
+        else:
+            raise InvalidInputError(
+                "anchor_dataset: expected a dataset, a sequence of encoded examples, a batch "
+                f"mapping or an AnchorSampler, got {type(src).__name__}")
+        return AnchorSampler(rows, n_anchors=self.n_anchors, seed=seed, pad_token_id=pad)
+
+    def _build_selector(self) -> PartitionSel:
+        try:
+            return PartitionSel(self.model, anchors=self.anchors, **self._selector_kwargs)
+        except TypeError as exc:  # an unknown keyword
+            raise InvalidInputError(f"selector_kwargs: {exc}") from exc
+
+    @property
+    def pool_size(self) -> int:
+        """Pool size ``N`` per device: ``round(train batch size / ratio)``."""
+        return max(1, int(round(self._train_batch_size / self.selector.ratio)))
+
+    def _check_pool_fits(self, ds: Any) -> None:
+        n_pool = self.pool_size
+        b = self._train_batch_size
+        if n_pool < b:  # only reachable through rounding; kept as the documented contract
+            raise InvalidInputError(
+                f"ratio: the pool ({n_pool}) is smaller than the batch ({b})")
+        if ds is None or isinstance(ds, IterableDataset):
+            return
+        need = n_pool * max(1, self.args.world_size)
+        if len(ds) < need:
+            raise InvalidInputError(
+                f"train_dataset: {len(ds)} training examples (after holding out anchors) "
+                f"cannot fill one pool of {n_pool} per device (per_device_train_batch_size="
+                f"{b} / ratio={self.selector.ratio:g}) on {max(1, self.args.world_size)} "
+                "device(s); add data, raise ratio or lower the batch size")
+
+    # ------------------------------------------------------------------ data
+    def _set_signature_columns_if_needed(self) -> None:
+        super()._set_signature_columns_if_needed()
+        if self.domain_column not in self._signature_columns:
+            # keep the domain through remove_unused_columns (it is dropped before the model)
+            self._signature_columns.append(self.domain_column)
+
+    def get_train_dataloader(self) -> DataLoader:
+        """The dataloader of pools: batch size :attr:`pool_size`, incomplete pools dropped,
+        the Trainer's sampler (random by default), collator and worker settings."""
+        if self.train_dataset is None:
+            raise ValueError("Trainer: training requires a train_dataset.")
+        if self.selector.model is not self.model:  # model_init built a fresh model
+            self.selector = self._build_selector()
+        if self._pending_state is not None:
+            self.selector.load_state_dict(self._pending_state)
+            self._pending_state = None
+        self._check_train_dataset(self.train_dataset)
+        self._check_pool_fits(self.train_dataset)
+        dataset = self.train_dataset
+        collator = self.data_collator
+        if _is_hf_dataset(dataset):
+            dataset = self._remove_unused_columns(dataset, description="Training")
+        else:
+            collator = self._get_collator_with_removed_columns(collator, description="Training")
+        params: dict[str, Any] = {
+            "batch_size": self.pool_size,
+            "collate_fn": collator,
+            "num_workers": self.args.dataloader_num_workers,
+            "pin_memory": self.args.dataloader_pin_memory,
+            "persistent_workers": self.args.dataloader_persistent_workers,
+            "multiprocessing_context": self.args.dataloader_multiprocessing_context,
+            "prefetch_factor": self.args.dataloader_prefetch_factor,
+            "in_order": self.args.dataloader_in_order,
+            "drop_last": True,
+        }
+        if not isinstance(dataset, IterableDataset):
+            sampler = self._get_train_sampler(dataset)
+            if sampler is not None:
+                params["sampler"] = sampler
+            params["worker_init_fn"] = partial(
+                seed_worker, num_workers=self.args.dataloader_num_workers,
+                rank=self.args.process_index)
+        return self.accelerator.prepare(DataLoader(dataset, **params))
+
+    # ------------------------------------------------------------------ selection
+    def _selector_step(self, micro: int) -> int:
+        return self.state.global_step * self.args.gradient_accumulation_steps + micro
+
+    def select_pool(self, pool: Mapping[str, Any], *, step: int | None = None,
+                    micro: int = 0) -> dict:
+        """Select this device's minibatch from a collated pool.
+
+        Parameters
+        ----------
+        pool : mapping
+            A collated pool (tensors with one row per example) with the domain column.
+        step : int, optional
+            The selector's step; default the micro-step
+            ``global_step · gradient_accumulation_steps + micro``.
+        micro : int, default 0
+            Index of the micro-batch inside the optimiser step (for the default step).
+
+        Returns
+        -------
+        dict
+            The selected rows (domain column removed, trailing all-padding columns trimmed).
+        """
+        if not isinstance(pool, Mapping) or self.domain_column not in pool:
+            keys = list(pool)[:8] if isinstance(pool, Mapping) else type(pool).__name__
+            raise InvalidInputError(
+                f"domain_column: the pool has no {self.domain_column!r} entry (got {keys}); "
+                "the training set must carry it and the data collator must keep it as a list "
+                "(PoolCollator does)")
+        if self.optimizer is not None:
+            self.selector.optimizer = self.optimizer
+        if step is None:
+            step = self._selector_step(micro)
+        domains = pool[self.domain_column]
+        rest = {k: v for k, v in pool.items() if k != self.domain_column}
+        batch = _trim(self.selector.select_batch(rest, domains, step=step))
+        h = self.selector.history[-1] if self.selector.history else {}
+        entry = {
+            "global_step": int(self.state.global_step), "micro_step": int(micro),
+            "selector_step": int(step),
+            "indices": [int(i) for i in self.selector.last_indices.tolist()],
+            "domain_counts": dict(self.selector.last_selection.domain_counts),
+            "utility": h.get("utility"), "conflicting_pairs": h.get("conflicting_pairs"),
+            "selection_seconds": float(self.selector.last_selection.seconds),
+            "feature_seconds": float(self.selector.last_feature_seconds),
+            "lr": h.get("lr"),
+        }
+        self.selection_log.append(entry)
+        self._pending.append(entry)
+        return batch
+
+    def get_batch_samples(self, epoch_iterator: Iterator, num_batches: int,
+                          device: torch.device) -> tuple[list, torch.Tensor | int | None]:
+        """Fetch the pools of one optimiser step, select from each, and count the selected
+        target tokens (``num_items_in_batch``) the Trainer normalises the loss with."""
+        batches = []
+        for micro in range(num_batches):
+            try:
+                pool = next(epoch_iterator)
+            except StopIteration:
+                break
+            batches.append(self.select_pool(pool, micro=micro))
+        return batches, self._get_num_items_in_batch(batches, device)
+
+    def training_step(self, model: nn.Module, inputs: dict[str, Any],
+                      num_items_in_batch: torch.Tensor | int | None = None) -> torch.Tensor:
+        """The Trainer's step on the selected minibatch.
+
+        ``inputs`` coming from :meth:`get_batch_samples` are already selected; an unselected
+        pool (one still carrying the domain column, e.g. from a direct call) is selected here
+        first, with the selector's own step counter, and ``num_items_in_batch`` recounted over
+        the selection.
+        """
+        if isinstance(inputs, Mapping) and self.domain_column in inputs:
+            inputs = self.select_pool(inputs, step=self.selector.step)
+            if num_items_in_batch is not None:
+                num_items_in_batch = self._get_num_items_in_batch([inputs], self.args.device)
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(inputs, Mapping) and self.domain_column in inputs:
+            inputs = {k: v for k, v in inputs.items() if k != self.domain_column}
+        return super()._prepare_inputs(inputs)
+
+    # ------------------------------------------------------------------ logging
+    def _diagnostics(self) -> dict[str, float]:
+        entries, self._pending = self._pending, []
+        if not entries:
+            return {}
+        n_steps = len({e["global_step"] for e in entries})
+        out: dict[str, float] = {}
+        totals: dict = {}
+        for e in entries:
+            for d, c in e["domain_counts"].items():
+                totals[d] = totals.get(d, 0) + int(c)
+        for d in sorted(totals, key=str):
+            out[f"sel/count/{d}"] = totals[d] / n_steps
+        for key, name in (("conflicting_pairs", "sel/conflicting_pairs"), ("utility", "sel/F")):
+            vals = [float(e[key]) for e in entries
+                    if e[key] is not None and math.isfinite(float(e[key]))]
+            if vals:
+                out[name] = sum(vals) / len(vals)
+        for key in ("selection_seconds", "feature_seconds"):
+            out[f"sel/{key}"] = sum(e[key] for e in entries) / n_steps
+        return out
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """The Trainer's ``log``, with the selection diagnostics gathered since the previous
+        log added (``sel/...`` keys; see the module docstring)."""
+        diag = self._diagnostics() if getattr(self, "_pending", None) else {}
+        if diag:
+            logs = {**logs, **diag}
+        super().log(logs, start_time)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
+        super()._save_checkpoint(model, trial)
+        if not self.args.should_save:
+            return
+        folder = os.path.join(self._get_output_dir(trial=trial),
+                              f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+        if not os.path.isdir(folder):  # rotated away already (save_total_limit)
+            return
+        state = {"format": _STATE_FORMAT, "selector": self.selector.state_dict(),
+                 "pool_size": self.pool_size, "domain_column": self.domain_column,
+                 "gradient_accumulation_steps": self.args.gradient_accumulation_steps}
+        with open(os.path.join(folder, STATE_FILE), "w", encoding="utf-8") as fh:
+            json.dump(state, fh)
+
+    def _load_selector_state(self, checkpoint: str) -> None:
+        path = os.path.join(checkpoint, STATE_FILE)
+        if not os.path.isfile(path):
+            warnings.warn(
+                f"resume_from_checkpoint: {checkpoint} has no {STATE_FILE}; the selector's "
+                "statistics start afresh (its selections, derived from (seed, step), are "
+                "unaffected)", UserWarning, stacklevel=3)
+            return
+        with open(path, encoding="utf-8") as fh:
+            state = json.load(fh)
+        if not isinstance(state, Mapping) or state.get("format") != _STATE_FORMAT:
+            raise InvalidInputError(
+                f"resume_from_checkpoint: {path} is not a PartitionSelTrainer state file")
+        gas = state.get("gradient_accumulation_steps")
+        if gas is not None and gas != self.args.gradient_accumulation_steps:
+            warnings.warn(
+                f"resume_from_checkpoint: saved with gradient_accumulation_steps={gas}, resumed "
+                f"with {self.args.gradient_accumulation_steps}; the selector's steps (and "
+                "selections) differ from an uninterrupted run's", UserWarning, stacklevel=3)
+        self._pending_state = state["selector"]  # loaded when the train dataloader is built
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, trial: Any = None,
+              ignore_keys_for_eval: list[str] | None = None, **kwargs: Any) -> Any:
+        """``Trainer.train``; with ``resume_from_checkpoint`` the selector's state saved in the
+        checkpoint (:data:`STATE_FILE`) is restored too."""
+        if resume_from_checkpoint is True:
+            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
+            if resume_from_checkpoint is None:
+                raise ValueError(
+                    f"No valid checkpoint found in output directory ({self.args.output_dir})")
+        elif resume_from_checkpoint is False:
+            resume_from_checkpoint = None
+        self._pending = []
+        if resume_from_checkpoint is not None:
+            self._load_selector_state(str(resume_from_checkpoint))
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, trial=trial,
+                             ignore_keys_for_eval=ignore_keys_for_eval, **kwargs)
+
+
+def _pad_token_id(processing_class: Any, model: Any) -> int:
+    for src in (processing_class, getattr(model, "config", None)):
+        pad = getattr(src, "pad_token_id", None)
+        if isinstance(pad, int) and pad >= 0:
+            return pad
+    return 0

@@ -1,0 +1,1104 @@
+"""PartitionSel in a plain torch training loop: selector object, anchors, DDP, checkpoints.
+
+Every optimiser step draws a *pool* of candidate examples tagged with domains; a
+:class:`PartitionSel` picks the minibatch to train on (``PARTITIONSEL.md``): per-example
+gradient features of the pool (:func:`~llm_minibatch.features.gradient_features`), the
+validation target from a few held-out *anchor* examples (:class:`AnchorSampler`), and
+:func:`~llm_minibatch.selector.select_from_features` with the optimiser's current learning rate
+as η. The selector leaves the model exactly as it found it — train/eval flags, ``.grad``
+buffers, ``requires_grad`` flags, the optimiser's state and the global RNG — so gradient
+accumulation, schedulers and dropout keep working unchanged.
+
+Pieces
+------
+:class:`AnchorSampler`
+    A held-out set (encoded batch) and a per-step seeded draw of ``n_anchors`` rows.
+:func:`split_anchors`
+    Hold out a small fraction (default 0.5 %) of a training set as the anchor split.
+:class:`PartitionSel`
+    ``select(pool_batch, domains) -> indices`` and ``select_batch(...) -> minibatch``;
+    ``state_dict`` / ``load_state_dict`` for checkpoints; under ``torch.distributed`` every
+    rank contributes its part of the pool and all ranks make the same selection.
+:func:`selected_batches`
+    Wraps a DataLoader of pools and yields the selected minibatches.
+
+Reproducibility
+---------------
+A selection depends only on ``(seed, step, pool, domains, anchors, model parameters, η)``:
+the sketch seed, the solver seed (residual random greedy, ``random``) and the anchor draw are
+all derived from ``(seed, step)`` by integer mixing; no generator state is carried from step
+to step. The checkpointed "RNG state" is therefore just ``(seed, step)``, and a run resumed
+from :meth:`PartitionSel.state_dict` (with model and optimiser restored) repeats the
+selections of an uninterrupted run.
+
+Examples
+--------
+>>> import torch
+>>> from peft import LoraConfig, get_peft_model
+>>> from transformers import LlamaConfig, LlamaForCausalLM
+>>> from llm_minibatch.training import AnchorSampler, PartitionSel
+>>> _ = torch.manual_seed(0)
+>>> cfg = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+...                   num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32)
+>>> model = get_peft_model(LlamaForCausalLM(cfg), LoraConfig(
+...     r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+>>> opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+>>> held_out = torch.randint(0, 64, (8, 8))
+>>> anchors = AnchorSampler({"input_ids": held_out, "labels": held_out}, n_anchors=4)
+>>> sel = PartitionSel(model, optimizer=opt, ratio=0.25, anchors=anchors, sketch_dim=32)
+>>> ids = torch.randint(0, 64, (16, 8))
+>>> pool = {"input_ids": ids, "labels": ids.clone()}
+>>> domains = ["math"] * 8 + ["code"] * 4 + ["chem"] * 4
+>>> batch = sel.select_batch(pool, domains)          # 4 of the 16 rows
+>>> batch["input_ids"].shape, sel.last_selection.domain_counts
+(torch.Size([4, 8]), {'chem': 1, 'code': 1, 'math': 2})
+>>> loss = model(**batch).loss
+>>> loss.backward(); opt.step(); opt.zero_grad()
+>>> sel.step, sorted(sel.history[-1])[:4]
+(1, ['b', 'conflicting_pairs', 'domain_counts', 'feature_seconds'])
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from matroidopt._backend import check_int, check_real
+from matroidopt.errors import InvalidInputError
+
+from .budgets import RULES, compute_quotas
+from .diagnostics import domain_counts
+from .features import SKETCHES, _mix_seed, gradient_features, select_parameters
+from .selector import METHODS, Selection, select_from_features
+from .utility import LR_RANGE
+
+__all__ = ["AnchorSampler", "PartitionSel", "selected_batches", "split_anchors"]
+
+IGNORE_INDEX = -100
+#: Methods that select without gradient features (and need neither anchors nor η).
+FEATURELESS = ("random", "full")
+_STATE_FORMAT = "llm_minibatch.PartitionSel/1"
+# tags mixed into the per-step seeds, so the streams are independent
+_TAG_ANCHORS, _TAG_SKETCH, _TAG_SOLVER = 0x414E43, 0x534B54, 0x534F4C
+
+
+# --------------------------------------------------------------------------- helpers
+def _labels_from(input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """Default causal-LM labels: the inputs, with padding (mask 0) ignored."""
+    labels = input_ids.clone()
+    if attention_mask is not None:
+        labels[attention_mask == 0] = IGNORE_INDEX
+    return labels
+
+
+def _as_2d_int(x: Any, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        try:
+            x = torch.as_tensor(x)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise InvalidInputError(f"{name}: expected a 2-D integer tensor, got {x!r}") from exc
+    if x.dim() != 2 or x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise InvalidInputError(
+            f"{name}: expected a 2-D integer tensor (examples × tokens), got shape "
+            f"{tuple(x.shape)} and dtype {x.dtype}")
+    return x
+
+
+def _collate(examples: Sequence[Mapping], pad_token_id: int) -> dict:
+    """Right-pad a list of encoded examples (token-id sequences) into a batch dict."""
+    ids, labs, masks = [], [], []
+    for i, ex in enumerate(examples):
+        if not isinstance(ex, Mapping) or "input_ids" not in ex:
+            raise InvalidInputError(
+                f"examples_or_batch: example {i} is not a mapping with 'input_ids'")
+        x = torch.as_tensor(ex["input_ids"], dtype=torch.long).reshape(-1)
+        m = ex.get("attention_mask")
+        m = (torch.ones_like(x) if m is None
+             else torch.as_tensor(m, dtype=torch.long).reshape(-1))
+        y = ex.get("labels")
+        y = _labels_from(x, m) if y is None else torch.as_tensor(y, dtype=torch.long).reshape(-1)
+        if not (x.numel() == m.numel() == y.numel()) or x.numel() == 0:
+            raise InvalidInputError(
+                f"examples_or_batch: example {i} has input_ids/labels/attention_mask of "
+                f"lengths {x.numel()}/{y.numel()}/{m.numel()}; expected equal, non-zero lengths")
+        ids.append(x)
+        labs.append(y)
+        masks.append(m)
+    t = max(x.numel() for x in ids)
+
+    def pad(rows, value):
+        out = torch.full((len(rows), t), value, dtype=torch.long)
+        for i, r in enumerate(rows):
+            out[i, :r.numel()] = r
+        return out
+
+    batch = {"input_ids": pad(ids, pad_token_id), "labels": pad(labs, IGNORE_INDEX)}
+    mask = pad(masks, 0)
+    if not bool(mask.all()):
+        batch["attention_mask"] = mask
+    return batch
+
+
+def _domain_list(domains: Any, name: str = "domains") -> list:
+    if isinstance(domains, torch.Tensor):
+        return domains.detach().cpu().reshape(-1).tolist()
+    if isinstance(domains, np.ndarray):
+        if domains.ndim != 1:
+            raise InvalidInputError(f"{name}: expected a 1-D sequence of labels, got shape "
+                                    f"{domains.shape}")
+        return domains.tolist()
+    if isinstance(domains, (str, bytes)) or not isinstance(domains, Iterable):
+        raise InvalidInputError(
+            f"{name}: expected a sequence with one domain label per example, got "
+            f"{type(domains).__name__}")
+    return [d.item() if isinstance(d, np.generic) else d for d in domains]
+
+
+def _json_label(d: Any) -> Any:
+    if isinstance(d, np.generic):
+        return d.item()
+    if isinstance(d, tuple):
+        return [_json_label(x) for x in d]
+    return d
+
+
+def _label_from_json(d: Any) -> Any:
+    return tuple(_label_from_json(x) for x in d) if isinstance(d, list) else d
+
+
+def _pairs(counts: Mapping) -> list:
+    return [[_json_label(d), int(c)] for d, c in counts.items()]
+
+
+def _unpairs(pairs: Any) -> dict:
+    if isinstance(pairs, Mapping):
+        return dict(pairs)
+    return {_label_from_json(d): int(c) for d, c in pairs}
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The module under DDP / DataParallel / ``torch.compile`` wrappers."""
+    while True:
+        if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            model = model.module
+        elif hasattr(model, "_orig_mod") and isinstance(model._orig_mod, nn.Module):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+# --------------------------------------------------------------------------- anchors
+class AnchorSampler:
+    """A held-out set of anchor examples and a seeded per-step draw of ``n_anchors`` of them.
+
+    The anchors' mean normalised gradient is PartitionSel's validation target ``ḡ``
+    (``PARTITIONSEL.md`` step 3). The draw for step ``t`` comes from a generator seeded from
+    ``(seed, t)`` alone: the same step always gives the same anchors, on every rank and after
+    a resume.
+
+    Parameters
+    ----------
+    examples_or_batch : mapping or sequence of mappings
+        Either an encoded batch ``{"input_ids": (M, T), "labels": (M, T), "attention_mask":
+        (M, T)}`` (labels and mask optional; any other key is ignored), or a sequence of
+        encoded examples (mappings with ``input_ids`` and optional ``labels`` /
+        ``attention_mask``, lists or 1-D tensors), which are right-padded (``pad_token_id``,
+        labels ``-100``, mask 0). Missing labels default to the input ids with padding
+        (mask 0) ignored.
+    n_anchors : int, default 4
+        Anchors per step ``A``; a held-out set smaller than ``A`` gives all its rows each step.
+    seed : int, default 0
+    pad_token_id : int, default 0
+        Padding id used when collating a sequence of examples.
+
+    Attributes
+    ----------
+    batch : dict of torch.Tensor
+        The held-out set as a batch (first dimension: examples).
+    n_anchors : int
+        The effective ``A`` (``min(n_anchors, len(self))``).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming ``examples_or_batch`` (empty, missing ``input_ids``, shapes that disagree),
+        ``n_anchors < 1`` or a negative ``seed``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from llm_minibatch.training import AnchorSampler
+    >>> held = AnchorSampler([{"input_ids": [1, 2, 3]}, {"input_ids": [4, 5]},
+    ...                       {"input_ids": [6, 7, 8, 9]}], n_anchors=2, seed=0)
+    >>> len(held), held.batch["input_ids"].shape
+    (3, torch.Size([3, 4]))
+    >>> a = held.sample(5)
+    >>> sorted(a), a["input_ids"].shape
+    (['attention_mask', 'input_ids', 'labels'], torch.Size([2, 4]))
+    >>> torch.equal(a["input_ids"], held.sample(5)["input_ids"])   # same step, same anchors
+    True
+    """
+
+    def __init__(self, examples_or_batch: Any, n_anchors: int = 4, seed: int = 0, *,
+                 pad_token_id: int = 0):
+        n_anchors = check_int(n_anchors, "n_anchors", minimum=1)
+        self.seed = check_int(seed, "seed", minimum=0)
+        pad_token_id = check_int(pad_token_id, "pad_token_id", minimum=0)
+        if isinstance(examples_or_batch, Mapping):
+            batch = self._from_batch(examples_or_batch)
+        elif isinstance(examples_or_batch, Sequence) and not isinstance(examples_or_batch,
+                                                                        (str, bytes)):
+            if len(examples_or_batch) == 0:
+                raise InvalidInputError("examples_or_batch: the held-out set is empty")
+            batch = _collate(examples_or_batch, pad_token_id)
+        else:
+            raise InvalidInputError(
+                "examples_or_batch: expected an encoded batch (mapping with 'input_ids') or a "
+                f"sequence of encoded examples, got {type(examples_or_batch).__name__}")
+        self.batch = batch
+        self.n_anchors = min(n_anchors, len(self))
+
+    @staticmethod
+    def _from_batch(batch: Mapping) -> dict:
+        if "input_ids" not in batch:
+            raise InvalidInputError(
+                f"examples_or_batch: the batch has no 'input_ids' (keys: {list(batch)[:8]})")
+        ids = _as_2d_int(batch["input_ids"], "examples_or_batch['input_ids']")
+        if ids.shape[0] == 0 or ids.shape[1] == 0:
+            raise InvalidInputError(
+                f"examples_or_batch: the held-out set is empty (input_ids {tuple(ids.shape)})")
+        mask = batch.get("attention_mask")
+        if mask is not None:
+            mask = _as_2d_int(mask, "examples_or_batch['attention_mask']")
+        labels = batch.get("labels")
+        labels = (_labels_from(ids, mask) if labels is None
+                  else _as_2d_int(labels, "examples_or_batch['labels']"))
+        out = {"input_ids": ids, "labels": labels}
+        if mask is not None:
+            out["attention_mask"] = mask
+        for k, v in out.items():
+            if tuple(v.shape) != tuple(ids.shape):
+                raise InvalidInputError(
+                    f"examples_or_batch: '{k}' has shape {tuple(v.shape)}, expected the shape "
+                    f"of input_ids {tuple(ids.shape)}")
+        return out
+
+    def __len__(self) -> int:
+        return int(self.batch["input_ids"].shape[0])
+
+    def __repr__(self) -> str:
+        return f"AnchorSampler({len(self)} held-out examples, n_anchors={self.n_anchors}, " \
+               f"seed={self.seed})"
+
+    def sample_indices(self, step: int) -> torch.Tensor:
+        """Row indices of the anchors of ``step`` (a CPU long tensor of length ``n_anchors``)."""
+        step = check_int(step, "step", minimum=0)
+        g = torch.Generator().manual_seed(_mix_seed(self.seed, step, _TAG_ANCHORS))
+        return torch.randperm(len(self), generator=g)[: self.n_anchors]
+
+    def take(self, indices: Any) -> dict:
+        """The held-out rows ``indices`` as a batch dict."""
+        idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
+        return {k: v[idx.to(v.device)] for k, v in self.batch.items()}
+
+    def sample(self, step: int) -> dict:
+        """The anchors of ``step``: ``n_anchors`` rows drawn with a generator seeded by
+        ``(seed, step)``, as a batch dict (``input_ids``, ``labels``, maybe
+        ``attention_mask``)."""
+        return self.take(self.sample_indices(step))
+
+
+def split_anchors(n_examples: int, fraction: float = 0.005, seed: int = 0, minimum: int = 4,
+                  *, domains: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``range(n_examples)`` into training rows and a held-out anchor split.
+
+    The anchor split has ``max(minimum, round(fraction · n_examples))`` rows (the paper's
+    default: 0.5 % of the training set). With ``domains`` the split is stratified: the anchor
+    count is shared over the domains by the proportional budget rule
+    (:func:`~llm_minibatch.budgets.proportional`), then drawn uniformly inside each domain.
+
+    Parameters
+    ----------
+    n_examples : int
+        Size of the training set.
+    fraction : float, default 0.005
+        In ``(0, 1)``.
+    seed : int, default 0
+    minimum : int, default 4
+        Lower bound on the anchor count (typically the anchors per step).
+    domains : sequence of n_examples labels, optional
+        Stratify by domain.
+
+    Returns
+    -------
+    (train_idx, anchor_idx) : tuple of numpy.ndarray
+        Sorted, disjoint ``int64`` arrays covering ``range(n_examples)``.
+
+    Raises
+    ------
+    InvalidInputError
+        ``fraction`` outside ``(0, 1)``, ``minimum < 1``, ``n_examples`` too small to keep at
+        least one training row, ``domains`` of the wrong length.
+
+    Examples
+    --------
+    >>> from llm_minibatch.training import split_anchors
+    >>> train, anchors = split_anchors(2000, seed=0)
+    >>> len(train), len(anchors), len(set(train) & set(anchors))
+    (1990, 10, 0)
+    >>> _, a = split_anchors(12, fraction=0.5, domains=["x"] * 8 + ["y"] * 4)
+    >>> len(a)
+    6
+    """
+    n = check_int(n_examples, "n_examples", minimum=1)
+    fraction = check_real(fraction, "fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    seed = check_int(seed, "seed", minimum=0)
+    minimum = check_int(minimum, "minimum", minimum=1)
+    k = max(minimum, int(round(fraction * n)))
+    if k >= n:
+        raise InvalidInputError(
+            f"n_examples: holding out {k} anchors (fraction={fraction}, minimum={minimum}) "
+            f"needs more than {k} examples, got {n}")
+    rng = np.random.default_rng(seed)
+    if domains is None:
+        anchor = rng.permutation(n)[:k]
+    else:
+        labels = _domain_list(domains)
+        if len(labels) != n:
+            raise InvalidInputError(
+                f"domains: expected {n} labels (one per example), got {len(labels)}")
+        quotas = compute_quotas(labels, k, "proportional")
+        where: dict = {}
+        for i, d in enumerate(labels):
+            where.setdefault(d, []).append(i)
+        parts = [rng.choice(np.asarray(where[d]), size=k_d, replace=False)
+                 for d, k_d in quotas.items() if k_d > 0]
+        anchor = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    is_anchor = np.zeros(n, dtype=bool)
+    is_anchor[anchor] = True
+    return (np.flatnonzero(~is_anchor).astype(np.int64),
+            np.flatnonzero(is_anchor).astype(np.int64))
+
+
+# --------------------------------------------------------------------------- distributed
+class _Dist:
+    """The process group a selection runs over (world 1 when not distributed)."""
+
+    def __init__(self, group: Any):
+        import torch.distributed as dist
+
+        self.dist = dist
+        self.group = group
+        self.on = False
+        self.rank, self.world = 0, 1
+        if dist.is_available() and (group is not None or dist.is_initialized()):
+            self.world = dist.get_world_size(group)
+            self.rank = dist.get_rank(group)
+            self.on = self.world > 1
+        self.device = torch.device("cpu")
+        if self.on and "nccl" in str(dist.get_backend(group)).lower():
+            self.device = torch.device("cuda", torch.cuda.current_device())
+
+    def gather_object(self, obj: Any) -> list:
+        out = [None] * self.world
+        self.dist.all_gather_object(out, obj, group=self.group)
+        return out
+
+    def raise_any(self, errors: list) -> None:
+        """Raise the first rank's error on every rank (so no rank waits in a collective)."""
+        for r, msg in enumerate(errors):
+            if msg is not None:
+                raise InvalidInputError(f"{msg} (on rank {r} of {self.world})")
+
+    def gather_rows(self, t: torch.Tensor, shapes: list, pad_value: Any) -> torch.Tensor:
+        """Concatenate every rank's ``t`` along dim 0 (rank order); dim 1 is padded to the
+        largest length with ``pad_value`` when ranks disagree on it."""
+        rows = max(s[0] for s in shapes)
+        tail = list(shapes[0][1:])
+        if tail:
+            tail[0] = max(s[1] for s in shapes)
+        dtype = t.dtype
+        wire = torch.uint8 if dtype == torch.bool else dtype
+        buf = torch.full([max(rows, 1), *tail], pad_value, dtype=wire, device=self.device)
+        if t.shape[0]:
+            idx = (slice(0, t.shape[0]),) + tuple(slice(0, s) for s in t.shape[1:])
+            buf[idx] = t.to(device=self.device, dtype=wire)
+        out = [torch.empty_like(buf) for _ in range(self.world)]
+        self.dist.all_gather(out, buf, group=self.group)
+        full = torch.cat([o[:s[0]] for o, s in zip(out, shapes)], dim=0)
+        return full.to(device=t.device, dtype=dtype)
+
+
+# --------------------------------------------------------------------------- the selector
+class PartitionSel:
+    """Online minibatch selection for a plain torch training loop (PartitionSel and baselines).
+
+    Each call of :meth:`select` (or :meth:`select_batch`) takes one pool of ``N`` candidate
+    examples with their domains and returns the ``b = batch_size(N)`` examples to train on:
+
+    1. features ``G`` (N × p) of the pool with
+       :func:`~llm_minibatch.features.gradient_features` (eval mode, restored afterwards;
+       sketch seed derived from ``(seed, step)``, so each step uses a fresh sketch and the
+       sketch errors do not bias every step the same way);
+    2. the target: features of ``anchors.sample(step)`` (same filter and sketch);
+    3. :func:`~llm_minibatch.selector.select_from_features` with ``lr = η`` (the current
+       learning rate: ``optimizer.param_groups[0]["lr"]`` when an optimizer is given, else
+       ``lr``) and a solver seed derived from ``(seed, step)``.
+
+    ``random`` and ``full`` need no features, anchors or η (``random`` draws ``b`` rows
+    uniformly with a generator seeded from ``(seed, step)``; ``full`` keeps the whole pool).
+
+    Side effects: none on the model or optimiser. Features are computed functionally
+    (``torch.func``), so no ``.grad`` is created or changed and no ``requires_grad`` flag is
+    touched; every submodule's train/eval flag is restored; the optimiser is only read; and
+    the global torch RNG state is saved and restored around the call (dropout masks and data
+    order of the training loop do not depend on whether selection ran). Gradient accumulation
+    across ``select`` calls therefore gives the same update as without them.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The causal LM being trained (peft-wrapped or not). DDP, DataParallel and
+        ``torch.compile`` wrappers are looked through (the features use the inner module).
+    optimizer : torch.optim.Optimizer, optional
+        Source of η (its first param group's current ``lr``, read at every step, so
+        schedulers and warm-up are followed). Takes precedence over ``lr``.
+    lr : float, optional
+        A fixed η when no optimizer is given (or as the fallback when it is set later).
+    method : str, default "partitionsel"
+        One of :data:`~llm_minibatch.selector.METHODS`.
+    ratio : float, default 0.125
+        Fraction of the pool trained on, in ``(0, 1]``: ``b = max(1, round(ratio · N))``
+        (the paper: N = 256, b = 32).
+    budget_rule : str, default "proportional"
+        Per-domain quota rule (:func:`~llm_minibatch.budgets.compute_quotas`), with
+        ``target_proportions``, ``quotas`` (must sum to ``b``) and ``keep_all``.
+    param_filter : str, callable or collection of str, default "lora"
+        Parameters whose gradients are the features
+        (:func:`~llm_minibatch.features.select_parameters`); checked at construction.
+    anchors : AnchorSampler, optional
+        The held-out anchors (a batch mapping or list of examples is wrapped in an
+        :class:`AnchorSampler` with this selector's ``seed``). Required, at :meth:`select`
+        time, by every method except ``random`` and ``full``.
+    sketch_dim : int, optional
+        Sketch the features to this dimension (None: raw gradients).
+    sketch : {"srht", "rademacher"}, default "srht"
+    seed : int, default 0
+        Base seed of every per-step random choice.
+    chunk_size : int, default 8
+        Examples per ``vmap`` call in the feature computation.
+    deterministic : bool, default False
+        Greedy instead of residual random greedy (``partitionsel``, ``iwd``).
+    target_proportions, quotas, keep_all
+        Passed to the budget rule.
+    process_group : torch.distributed.ProcessGroup, optional
+        Group to select over; default the global group when ``torch.distributed`` is
+        initialised.
+    minibatch_size : int, optional
+        A fixed ``b`` instead of ``ratio · N``; a pool with fewer rows is an error.
+
+    Attributes
+    ----------
+    step : int
+        The step of the next selection (incremented by every selection).
+    last_selection : Selection or None
+        The latest :class:`~llm_minibatch.selector.Selection` (indices into the global pool).
+    last_indices : torch.LongTensor or None
+        The latest selected global pool rows (CPU).
+    last_feature_seconds : float
+        Time spent on features in the latest step (pool and anchors, gathers included).
+    history : collections.deque of dict
+        The last :attr:`HISTORY_LIMIT` steps' diagnostics: ``step``, ``method``,
+        ``pool_size``, ``b``, ``lr`` (η used, None for featureless methods),
+        ``domain_counts``, ``conflicting_pairs`` and ``utility`` (F(S); None for ``random``
+        and ``full``), ``feature_seconds``, ``selection_seconds``.
+    stats : dict
+        Running diagnostics over all steps: ``steps``; ``means`` (of ``feature_seconds``,
+        ``selection_seconds``, ``utility``, ``conflicting_pairs`` over the steps that have
+        them) with their ``counts``; ``domain_totals`` (examples selected per domain).
+
+    Raises
+    ------
+    InvalidInputError
+        At construction, naming the argument: ``ratio`` outside ``(0, 1]``, an unknown
+        ``method``, ``budget_rule`` or ``sketch``, a ``param_filter`` matching no parameter of
+        the model, neither ``lr`` nor ``optimizer`` for a method that needs η, a non-positive
+        ``lr``.
+
+    Notes
+    -----
+    **Distributed.** Under ``torch.distributed`` (world size > 1), ``pool_batch`` and
+    ``domains`` are this rank's part of the pool. Each rank computes the features of its part
+    (and of its share of the step's anchors); features, domains and pool tensors are
+    all-gathered (sequences padded to the longest: ``input_ids`` with the model's
+    ``pad_token_id`` or 0, ``labels`` with -100, ``attention_mask`` and anything else with 0),
+    so every rank holds the global pool in rank order and runs the identical seeded selection.
+    :meth:`select` returns global indices; :meth:`local_share` gives rank ``r`` the slice
+    ``indices[r::world_size]`` and :meth:`select_batch` the matching rows. Every rank must
+    call the selector the same number of times, with the same configuration, seed and
+    held-out set; a bad input on any rank raises the same error on all ranks. With ``b`` not
+    a multiple of the world size the shares differ by one row (DDP still averages the ranks'
+    mean losses). Without an ``attention_mask``, padding across ranks is right padding with
+    labels -100, which a causal model's real tokens never attend to.
+
+    **η.** The utilities accept η in ``[1e-8, 10]``; a learning rate outside (e.g. 0 at the
+    first warm-up step) is clipped into it — η → 0 is the limit where the diagonal term
+    vanishes, well approximated by 1e-8.
+
+    Examples
+    --------
+    See the module docstring for a full loop. Construction errors come before any work:
+
+    >>> import torch
+    >>> from llm_minibatch.training import PartitionSel
+    >>> PartitionSel(torch.nn.Linear(2, 2), method="random", ratio=1.5)
+    Traceback (most recent call last):
+    ...
+    matroidopt.errors.InvalidInputError: ratio: expected a value in (0.0, 1.0], got 1.5
+    >>> sel = PartitionSel(torch.nn.Linear(2, 2), method="random", ratio=0.5, seed=1)
+    >>> pool = {"input_ids": torch.arange(12).reshape(6, 2)}
+    >>> sel.select(pool, ["a", "a", "a", "b", "b", "b"]).tolist()
+    [5, 2, 0]
+    """
+
+    #: How many steps :attr:`history` keeps.
+    HISTORY_LIMIT = 1000
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        optimizer: torch.optim.Optimizer | None = None,
+        lr: float | None = None,
+        method: str = "partitionsel",
+        ratio: float = 0.125,
+        budget_rule: str = "proportional",
+        param_filter: Any = "lora",
+        anchors: AnchorSampler | None = None,
+        sketch_dim: int | None = None,
+        sketch: str = "srht",
+        seed: int = 0,
+        chunk_size: int = 8,
+        deterministic: bool = False,
+        target_proportions: Mapping[Any, float] | None = None,
+        quotas: Mapping[Any, int] | None = None,
+        keep_all: Sequence[Any] = (),
+        process_group: Any = None,
+        minibatch_size: int | None = None,
+    ):
+        if not isinstance(model, nn.Module):
+            raise InvalidInputError(
+                f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        if not isinstance(method, str) or method not in METHODS:
+            raise InvalidInputError(
+                f"method: unknown method {method!r}; expected one of {', '.join(METHODS)}")
+        if isinstance(ratio, bool):
+            raise InvalidInputError(f"ratio: expected a real number in (0, 1], got {ratio!r}")
+        self.ratio = check_real(ratio, "ratio", low=0.0, high=1.0, low_open=True)
+        if not isinstance(budget_rule, str) or budget_rule not in RULES:
+            raise InvalidInputError(
+                f"budget_rule: unknown rule {budget_rule!r}; expected one of {RULES}")
+        if sketch not in SKETCHES:
+            raise InvalidInputError(f"sketch: expected one of {SKETCHES}, got {sketch!r}")
+        self.sketch_dim = (None if sketch_dim is None
+                           else check_int(sketch_dim, "sketch_dim", minimum=1))
+        self.seed = check_int(seed, "seed", minimum=0)
+        self.chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+        self.minibatch_size = (None if minibatch_size is None
+                               else check_int(minibatch_size, "minibatch_size", minimum=1))
+        if not isinstance(deterministic, bool):
+            raise InvalidInputError(f"deterministic: expected a bool, got {deterministic!r}")
+        if lr is not None:
+            lr = check_real(lr, "lr", low=0.0, low_open=True)
+        if optimizer is not None and not getattr(optimizer, "param_groups", None):
+            raise InvalidInputError(
+                "optimizer: expected a torch optimizer with at least one param group, got "
+                f"{type(optimizer).__name__}")
+        self.model = _unwrap(model)
+        self.method = method
+        self.optimizer = optimizer
+        self.lr = lr
+        self.budget_rule = budget_rule
+        self.param_filter = param_filter
+        self.sketch = sketch
+        self.deterministic = deterministic
+        self.target_proportions = target_proportions
+        self.quotas = quotas
+        self.keep_all = keep_all
+        self.process_group = process_group
+        self.needs_features = method not in FEATURELESS
+        self._feature_dim = None
+        if self.needs_features:
+            selected = select_parameters(self.model, param_filter)  # names param_filter
+            total = sum(p.numel() for p in selected.values())
+            if self.sketch_dim is not None and sketch == "srht":
+                padded = 1 << (total - 1).bit_length()
+                if self.sketch_dim > padded:
+                    raise InvalidInputError(
+                        f"sketch_dim: an SRHT sketch of the {total} selected gradient "
+                        f"coordinates has at most {padded} outputs, got {self.sketch_dim}")
+            self._feature_dim = self.sketch_dim if self.sketch_dim is not None else total
+            if optimizer is None and lr is None:
+                raise InvalidInputError(
+                    f"lr: method {method!r} needs the learning rate η; pass optimizer= (its "
+                    "current lr is used at every step) or lr=")
+        if anchors is not None and not isinstance(anchors, AnchorSampler):
+            anchors = AnchorSampler(anchors, seed=self.seed)
+        self.anchors = anchors
+        self.step = 0
+        self.last_selection: Selection | None = None
+        self.last_indices: torch.Tensor | None = None
+        self.last_feature_seconds = 0.0
+        self.history: deque = deque(maxlen=self.HISTORY_LIMIT)
+        self.stats: dict = self._empty_stats()
+
+    def __repr__(self) -> str:
+        return (f"PartitionSel(method={self.method!r}, ratio={self.ratio}, "
+                f"budget_rule={self.budget_rule!r}, seed={self.seed}, step={self.step})")
+
+    # ------------------------------------------------------------------ small public pieces
+    def batch_size(self, pool_size: int) -> int:
+        """``b`` for a pool of ``pool_size`` rows: ``max(1, round(ratio · pool_size))``
+        (``minibatch_size`` when fixed; ``pool_size`` for ``method="full"``)."""
+        n = check_int(pool_size, "pool_size", minimum=0)
+        if self.method == "full":
+            return n
+        if self.minibatch_size is not None:
+            return self.minibatch_size
+        return max(1, int(round(self.ratio * n)))
+
+    def current_lr(self) -> float:
+        """η for the next selection: the optimizer's current lr (first param group) or
+        ``lr``, clipped into the utilities' range ``[1e-8, 10]``."""
+        if self.optimizer is not None:
+            raw = self.optimizer.param_groups[0]["lr"]
+            name = "optimizer"
+        elif self.lr is not None:
+            raw, name = self.lr, "lr"
+        else:
+            raise InvalidInputError(
+                f"lr: method {self.method!r} needs the learning rate η; set optimizer or lr")
+        eta = check_real(float(raw), f"{name} (learning rate)")
+        return min(max(eta, LR_RANGE[0]), LR_RANGE[1])
+
+    def local_share(self, indices: Any) -> torch.Tensor:
+        """This rank's part of a selection: ``indices[rank::world_size]`` (all of it when not
+        distributed), as a CPU long tensor."""
+        d = _Dist(self.process_group)
+        idx = torch.as_tensor(np.asarray(indices) if not isinstance(indices, torch.Tensor)
+                              else indices, dtype=torch.long).cpu().reshape(-1)
+        return idx[d.rank::d.world]
+
+    # ------------------------------------------------------------------ selection
+    def select(self, pool_batch: Mapping[str, Any], domains: Sequence[Any], *,
+               step: int | None = None) -> torch.Tensor:
+        """Select the minibatch rows of a pool.
+
+        Parameters
+        ----------
+        pool_batch : mapping of str to tensors
+            The pool (this rank's part under ``torch.distributed``): ``input_ids`` (N, T)
+            (required unless the method is ``random``/``full``), optional ``labels`` (default:
+            ``input_ids`` with padding ignored) and ``attention_mask``; every tensor has N
+            rows.
+        domains : sequence of N hashable labels (list, numpy array or tensor)
+        step : int, optional
+            The step whose seeds to use; default the internal counter :attr:`step`. The
+            counter becomes ``step + 1`` afterwards.
+
+        Returns
+        -------
+        torch.LongTensor
+            The ``b`` selected rows of the (global) pool, on the CPU, in selection order.
+
+        Raises
+        ------
+        InvalidInputError
+            ``pool_batch`` empty, not a mapping, with tensors of different row counts, or
+            smaller than the minibatch; ``domains`` of the wrong length; no ``anchors`` for a
+            method that needs the target; bad token ids (from the feature computation).
+        """
+        indices, _ = self._run(pool_batch, domains, step)
+        return indices
+
+    def select_batch(self, pool_batch: Mapping[str, Any], domains: Sequence[Any],
+                     step: int | None = None) -> dict:
+        """Select and return this rank's minibatch: the pool's entries at
+        :meth:`local_share` of the selection (all selected rows when not distributed).
+
+        Tensors are indexed by row; lists with one entry per pool row are indexed likewise;
+        every other entry is passed through unchanged.
+        """
+        indices, pool = self._run(pool_batch, domains, step)
+        d = _Dist(self.process_group)
+        if d.world > len(indices):
+            raise InvalidInputError(
+                f"ratio: the minibatch (b={len(indices)}) has fewer rows than the "
+                f"{d.world} ranks, so some rank would train on nothing; raise ratio or the "
+                "pool size")
+        share = self.local_share(indices)
+        n = len(self._last_labels)
+        out = {}
+        for k, v in pool.items():
+            if isinstance(v, torch.Tensor):
+                out[k] = v[share.to(v.device)]
+            elif isinstance(v, (list, tuple)) and len(v) == n:
+                out[k] = type(v)(v[i] for i in share.tolist())
+            else:
+                out[k] = v
+        return out
+
+    # ------------------------------------------------------------------ internals
+    def _check_pool(self, pool_batch: Any, domains: Any) -> tuple[list, dict, dict]:
+        """Validated ``(labels, tensors, other entries)`` of this rank's pool."""
+        if not isinstance(pool_batch, Mapping):
+            raise InvalidInputError(
+                "pool_batch: expected a mapping of str to tensors (input_ids, labels, ...), "
+                f"got {type(pool_batch).__name__}")
+        labels = _domain_list(domains)
+        tensors = {k: v for k, v in pool_batch.items() if isinstance(v, torch.Tensor)}
+        others = {k: v for k, v in pool_batch.items() if not isinstance(v, torch.Tensor)}
+        if "input_ids" in tensors:
+            ids = _as_2d_int(tensors["input_ids"], "pool_batch['input_ids']")
+            n = ids.shape[0]
+            if len(labels) != n:
+                raise InvalidInputError(
+                    f"domains: expected one label per pool example ({n} rows of input_ids), "
+                    f"got {len(labels)}")
+        elif self.needs_features:
+            raise InvalidInputError(
+                f"pool_batch: method {self.method!r} needs 'input_ids' (and optionally "
+                f"'labels', 'attention_mask'); got keys {list(pool_batch)[:8]}")
+        else:
+            n = len(labels)
+        for k, v in tensors.items():
+            if v.dim() == 0 or v.shape[0] != n:
+                raise InvalidInputError(
+                    f"pool_batch: entry {k!r} has shape {tuple(v.shape)}; every tensor needs "
+                    f"one row per pool example ({n})")
+        if self.needs_features:
+            for k in ("labels", "attention_mask"):
+                if k in tensors:
+                    t = _as_2d_int(tensors[k], f"pool_batch[{k!r}]")
+                    if tuple(t.shape) != tuple(tensors["input_ids"].shape):
+                        raise InvalidInputError(
+                            f"pool_batch: {k!r} has shape {tuple(t.shape)}, expected the shape "
+                            f"of input_ids {tuple(tensors['input_ids'].shape)}")
+        return labels, tensors, others
+
+    def _step_for(self, step: int | None) -> int:
+        return self.step if step is None else check_int(step, "step", minimum=0)
+
+    def _features(self, batch: Mapping[str, torch.Tensor], sketch_seed: int) -> torch.Tensor:
+        ids = batch["input_ids"]
+        if ids.shape[0] == 0:
+            return torch.zeros(0, self._feature_dim, dtype=torch.float32,
+                               device=_model_device(self.model))
+        mask = batch.get("attention_mask")
+        labels = batch.get("labels")
+        if labels is None:
+            labels = _labels_from(ids, mask)
+        return gradient_features(
+            self.model, ids, labels, param_filter=self.param_filter, sketch_dim=self.sketch_dim,
+            sketch=self.sketch, seed=sketch_seed, normalize=True, chunk_size=self.chunk_size,
+            attention_mask=mask, eval_mode=True)
+
+    def _pad_value(self, key: str) -> int:
+        if key == "labels":
+            return IGNORE_INDEX
+        if key == "input_ids":
+            pad = getattr(getattr(self.model, "config", None), "pad_token_id", None)
+            return pad if isinstance(pad, int) and pad >= 0 else 0
+        return 0
+
+    def _run(self, pool_batch: Any, domains: Any, step: int | None) -> tuple[torch.Tensor, dict]:
+        step = self._step_for(step)
+        d = _Dist(self.process_group)
+        dev = _model_device(self.model)
+        rng_devices = [dev.index if dev.index is not None else torch.cuda.current_device()] \
+            if dev.type == "cuda" else []
+        with torch.random.fork_rng(devices=rng_devices):
+            return self._run_inner(pool_batch, domains, step, d)
+
+    def _run_inner(self, pool_batch: Any, domains: Any, step: int, d: _Dist
+                   ) -> tuple[torch.Tensor, dict]:
+        # 1. this rank's pool, checked; under DDP the checks' verdicts are shared first
+        error = None
+        try:
+            labels, tensors, others = self._check_pool(pool_batch, domains)
+        except InvalidInputError as exc:
+            if not d.on:
+                raise
+            error, labels, tensors, others = str(exc), [], {}, {}
+        anchor_rows = None
+        if self.needs_features and self.anchors is None:
+            raise InvalidInputError(
+                f"anchors: method {self.method!r} needs a validation target; pass "
+                "anchors=AnchorSampler(held_out_batch)")
+        if self.needs_features:
+            anchor_rows = self.anchors.sample_indices(step)
+
+        if d.on:
+            meta = {
+                "error": error, "n": len(labels), "labels": labels,
+                "shapes": {k: list(v.shape) for k, v in tensors.items()},
+                "dtypes": {k: str(v.dtype) for k, v in tensors.items()},
+                "lists": {k: list(v) for k, v in others.items()
+                          if isinstance(v, (list, tuple)) and len(v) == len(labels)},
+                "config": [self.method, self.seed, self.ratio, self.minibatch_size, step,
+                           self.budget_rule, self.sketch_dim],
+                "anchors": None if anchor_rows is None else [len(self.anchors),
+                                                              anchor_rows.tolist()],
+            }
+            metas = d.gather_object(meta)
+            d.raise_any([m["error"] for m in metas])
+            self._check_consistent(metas)
+            all_labels = [x for m in metas for x in m["labels"]]
+        else:
+            all_labels = labels
+        n_total = len(all_labels)
+        b = self.batch_size(n_total)
+        if n_total == 0:
+            raise InvalidInputError("pool_batch: the pool is empty (0 examples)")
+        if b > n_total:
+            raise InvalidInputError(
+                f"pool_batch: the pool has {n_total} examples, fewer than the minibatch size "
+                f"b={b}")
+
+        # 2. features (local part), then gathered
+        G = A = None
+        eta = None
+        t0 = time.perf_counter()
+        if self.needs_features:
+            eta = self.current_lr()
+            sketch_seed = _mix_seed(self.seed, step, _TAG_SKETCH)
+            share = anchor_rows[d.rank::d.world]
+            error = None
+            try:
+                G = self._features(tensors, sketch_seed)
+                A = (self._features(self.anchors.take(share), sketch_seed) if len(share)
+                     else torch.zeros(0, self._feature_dim, device=G.device))
+            except InvalidInputError as exc:
+                if not d.on:
+                    raise
+                error = str(exc)
+            if d.on:
+                statuses = d.gather_object([error, None if G is None else list(G.shape),
+                                            None if A is None else list(A.shape)])
+                d.raise_any([s[0] for s in statuses])
+                G = d.gather_rows(G, [s[1] for s in statuses], 0.0)
+                A = d.gather_rows(A, [s[2] for s in statuses], 0.0)
+                # back to the draw's order, so the target is summed as in one process
+                order = np.concatenate([np.arange(len(anchor_rows))[r::d.world]
+                                        for r in range(d.world)])
+                restored = torch.empty_like(A)
+                restored[torch.as_tensor(order, device=A.device)] = A
+                A = restored
+        feature_seconds = time.perf_counter() - t0 if self.needs_features else 0.0
+
+        # 3. the global pool (every rank can index every row)
+        if d.on:
+            pool = {k: d.gather_rows(v, [m["shapes"][k] for m in metas], self._pad_value(k))
+                    for k, v in tensors.items()}
+            for k, v in others.items():
+                if k in metas[0]["lists"]:
+                    pool[k] = type(v)(x for m in metas for x in m["lists"][k])
+                else:
+                    pool[k] = v
+        else:
+            pool = dict(pool_batch)
+
+        # 4. the identical seeded selection on every rank
+        solver_seed = _mix_seed(self.seed, step, _TAG_SOLVER)
+        if self.needs_features:
+            sel = select_from_features(
+                G, all_labels, A, b, self.method, lr=eta, budget_rule=self.budget_rule,
+                seed=solver_seed, deterministic=self.deterministic,
+                target_proportions=self.target_proportions, quotas=self.quotas,
+                keep_all=self.keep_all)
+        else:
+            sel = self._featureless(all_labels, b, solver_seed)
+        indices = torch.as_tensor(sel.indices, dtype=torch.long).cpu() \
+            if isinstance(sel.indices, torch.Tensor) \
+            else torch.as_tensor(np.asarray(sel.indices), dtype=torch.long)
+
+        self._last_labels = all_labels
+        self.last_selection = sel
+        self.last_indices = indices
+        self.last_feature_seconds = feature_seconds
+        self._record(step, sel, n_total, b, eta, feature_seconds)
+        self.step = step + 1
+        return indices, pool
+
+    def _featureless(self, labels: list, b: int, seed: int) -> Selection:
+        t0 = time.perf_counter()
+        n = len(labels)
+        if self.method == "full":
+            idx = list(range(n))
+        else:  # random: as select_from_features draws it
+            idx = np.random.default_rng(seed).choice(n, size=b, replace=False).tolist()
+        return Selection(indices=torch.as_tensor(idx, dtype=torch.long), method=self.method,
+                         quotas=None, domain_counts=domain_counts(labels, idx),
+                         utility_value=float("nan"), conflicting_pairs=-1,
+                         seconds=time.perf_counter() - t0)
+
+    def _check_consistent(self, metas: list) -> None:
+        first = metas[0]
+        for r, m in enumerate(metas[1:], start=1):
+            if m["config"] != first["config"]:
+                raise InvalidInputError(
+                    "step: ranks disagree on the selector's (method, seed, ratio, "
+                    "minibatch_size, step, budget_rule, sketch_dim): rank 0 has "
+                    f"{first['config']}, rank {r} has {m['config']}; build the selector "
+                    "identically and call it the same number of times on every rank")
+            if m["anchors"] != first["anchors"]:
+                raise InvalidInputError(
+                    f"anchors: ranks 0 and {r} drew different anchor rows; give every rank the "
+                    "same held-out set and seed")
+            if set(m["shapes"]) != set(first["shapes"]) or m["dtypes"] != first["dtypes"]:
+                raise InvalidInputError(
+                    f"pool_batch: ranks 0 and {r} hold different tensors "
+                    f"({first['dtypes']} vs {m['dtypes']})")
+            for k, s in m["shapes"].items():
+                s0 = first["shapes"][k]
+                if len(s) != len(s0) or s[2:] != s0[2:]:
+                    raise InvalidInputError(
+                        f"pool_batch: entry {k!r} has shape {s} on rank {r} but {s0} on rank "
+                        "0; only the number of rows and the sequence length may differ")
+
+    # ------------------------------------------------------------------ diagnostics
+    @staticmethod
+    def _empty_stats() -> dict:
+        return {"steps": 0, "means": {}, "counts": {}, "domain_totals": {}}
+
+    def _record(self, step: int, sel: Selection, n: int, b: int, eta: float | None,
+                feature_seconds: float) -> None:
+        scored = self.needs_features
+        entry = {
+            "step": int(step), "method": self.method, "pool_size": int(n), "b": int(b),
+            "lr": eta, "domain_counts": dict(sel.domain_counts),
+            "conflicting_pairs": int(sel.conflicting_pairs) if scored else None,
+            "utility": float(sel.utility_value) if scored else None,
+            "feature_seconds": float(feature_seconds),
+            "selection_seconds": float(sel.seconds),
+        }
+        self.history.append(entry)
+        st = self.stats
+        st["steps"] += 1
+        for key in ("feature_seconds", "selection_seconds", "utility", "conflicting_pairs"):
+            val = entry[key]
+            if val is None or not math.isfinite(val):
+                continue
+            c = st["counts"][key] = st["counts"].get(key, 0) + 1
+            m = st["means"].get(key, 0.0)
+            st["means"][key] = m + (val - m) / c
+        for dom, c in sel.domain_counts.items():
+            st["domain_totals"][dom] = st["domain_totals"].get(dom, 0) + int(c)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """The selector's state as plain, JSON-serialisable Python data.
+
+        ``step`` and ``seed`` (together the whole random state: every draw is derived from
+        them), the configuration that fixes the selections (``method``, ``ratio``,
+        ``minibatch_size``), the running ``stats`` and the ``history`` tail. Domain labels
+        are stored as ``[label, count]`` pairs so non-string labels survive JSON.
+        """
+        stats = {"steps": self.stats["steps"], "means": dict(self.stats["means"]),
+                 "counts": dict(self.stats["counts"]),
+                 "domain_totals": _pairs(self.stats["domain_totals"])}
+        history = [{**e, "domain_counts": _pairs(e["domain_counts"])} for e in self.history]
+        return {"format": _STATE_FORMAT, "step": int(self.step), "seed": int(self.seed),
+                "method": self.method, "ratio": self.ratio,
+                "minibatch_size": self.minibatch_size, "stats": stats, "history": history}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output: the step counter, seed, stats and history.
+
+        With the model and optimiser restored too, the following selections are those the
+        uninterrupted run would have made. A state saved with another method, ratio or
+        minibatch size is loaded with a warning (its selections will differ).
+        """
+        if not isinstance(state, Mapping) or state.get("format") != _STATE_FORMAT:
+            raise InvalidInputError(
+                f"state_dict: expected the output of PartitionSel.state_dict() (format "
+                f"{_STATE_FORMAT!r})")
+        try:
+            step = check_int(state["step"], "state_dict['step']", minimum=0)
+            seed = check_int(state["seed"], "state_dict['seed']", minimum=0)
+            st = state["stats"]
+            stats = {"steps": int(st["steps"]), "means": {k: float(v) for k, v in
+                                                          st["means"].items()},
+                     "counts": {k: int(v) for k, v in st["counts"].items()},
+                     "domain_totals": _unpairs(st["domain_totals"])}
+            history = [{**e, "domain_counts": _unpairs(e["domain_counts"])}
+                       for e in state["history"]]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidInputError(f"state_dict: malformed selector state ({exc!r})") from exc
+        for key in ("method", "ratio", "minibatch_size"):
+            if key in state and state[key] != getattr(self, key):
+                warnings.warn(
+                    f"state_dict: saved with {key}={state[key]!r}, this selector has "
+                    f"{getattr(self, key)!r}; later selections differ from the saved run's",
+                    UserWarning, stacklevel=2)
+        self.step, self.seed, self.stats = step, seed, stats
+        self.history = deque(history, maxlen=self.HISTORY_LIMIT)
+
+
+# --------------------------------------------------------------------------- loader wrapper
+def selected_batches(loader: Iterable[Mapping[str, Any]], selector: PartitionSel, *,
+                     domain_key: str = "domain") -> Iterator[dict]:
+    """Yield the selected minibatch of every pool a DataLoader produces.
+
+    Parameters
+    ----------
+    loader : iterable of mappings
+        Each item is a pool: tensors (``input_ids``, ``labels``, ...) and, under
+        ``domain_key``, the domain of every row (a list or a tensor).
+    selector : PartitionSel
+    domain_key : str, default "domain"
+
+    Yields
+    ------
+    dict
+        :meth:`PartitionSel.select_batch` of the pool without ``domain_key``: the selected
+        rows (this rank's share under ``torch.distributed``), nothing else changed.
+
+    Raises
+    ------
+    InvalidInputError
+        A pool that is not a mapping or lacks ``domain_key``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from llm_minibatch.training import PartitionSel, selected_batches
+    >>> pools = [{"input_ids": torch.arange(16).reshape(8, 2), "domain": [0] * 4 + [1] * 4}]
+    >>> sel = PartitionSel(torch.nn.Linear(2, 2), method="random", ratio=0.25)
+    >>> [sorted(batch) for batch in selected_batches(pools, sel)]
+    [['input_ids']]
+    """
+    if not isinstance(selector, PartitionSel):
+        raise InvalidInputError(
+            f"selector: expected a PartitionSel, got {type(selector).__name__}")
+    for i, pool in enumerate(loader):
+        if not isinstance(pool, Mapping) or domain_key not in pool:
+            keys = list(pool)[:8] if isinstance(pool, Mapping) else type(pool).__name__
+            raise InvalidInputError(
+                f"domain_key: pool {i} has no {domain_key!r} entry (got {keys})")
+        rest = {k: v for k, v in pool.items() if k != domain_key}
+        yield selector.select_batch(rest, pool[domain_key])
