@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo example test lint bench venv clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -19,7 +19,12 @@ $(STAMP): $(PY) pyproject.toml
 
 venv: $(STAMP)
 
+# the main job: PartitionSel against the baselines on the embedded corpus (table, JSON, plot)
 demo: $(STAMP)
+	$(PY) -m llm_minibatch demo --out demo_out
+
+# the core library on its own: facility location under a partition matroid, every solver
+example: $(STAMP)
 	$(PY) examples/facility_location_partition.py
 
 test: $(STAMP)
@@ -28,6 +33,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/facility_location.py
+	$(PY) benchmarks/selection.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info demo_out

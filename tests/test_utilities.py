@@ -218,6 +218,29 @@ def test_cuda_sparse_coverage_and_combinators():
 # ----------------------------------------------------------------------------- known values
 
 
+def test_facility_location_reads_a_rounding_symmetric_kernel_as_its_own_transpose():
+    from matroidopt.utility.facility_location import FacilityLocation
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 5))
+    exact = np.exp(-np.linalg.norm(X[:, None] - X[None], axis=-1) / 5)
+    exact = (exact + exact.T) / 2
+    noisy = exact * (1 + 2 * np.finfo(float).eps * rng.choice([-1, 0, 1], size=exact.shape))
+    assert not np.array_equal(noisy, noisy.T)
+    K = torch.from_numpy(noisy)
+    f = FacilityLocation(K)
+    assert f._Kt.data_ptr() == K.data_ptr()  # no transposed copy
+    S = rng.choice(300, size=12, replace=False).tolist()
+    strict = np.maximum(noisy[:, S].max(1), 0).sum()
+    assert f.evaluate(S) == pytest.approx(strict, rel=1e-13)
+    # an asymmetric kernel (beyond rounding) is transposed and read strictly
+    skew = noisy.copy()
+    skew[0, 1] += 1e-6
+    g = FacilityLocation(torch.from_numpy(skew))
+    assert g._Kt.data_ptr() != K.data_ptr()
+    assert g.evaluate([1]) == pytest.approx(np.maximum(skew[:, 1], 0).sum(), rel=1e-15)
+
+
 def test_weighted_coverage_values_and_set_cover_alias():
     f = WeightedCoverage([[1, 1, 0], [0, 1, 1], [0, 0, 0]], weights=[1.0, 2.0, 4.0])
     assert [f.evaluate(S) for S in ([], [0], [1], [0, 1], [2])] == [0.0, 3.0, 6.0, 7.0, 0.0]

@@ -27,6 +27,7 @@ from .base import Utility
 
 __all__ = ["FacilityLocation"]
 
+_SYMMETRY_RTOL = 16  # in units of the dtype's eps: K_ij vs K_ji differences treated as rounding
 _BLOCK_ELEMENTS = 1 << 22  # ~32 MB of float64: largest kernel block ever materialised
 _CHUNK_ELEMENTS = 1 << 18  # ~2 MB: kernel entries per fused gains chunk
 
@@ -42,7 +43,10 @@ class FacilityLocation(Utility):
     kernel : array-like of shape (m, n), scipy.sparse matrix, or torch tensor
         ``K[i, j]`` is the similarity of client ``i`` to candidate ``j``; the ground set is the
         ``n`` columns. Usually square and symmetric (``m = n``, clients = candidates).
-        Sparse entries that are absent count as 0.
+        Sparse entries that are absent count as 0. A dense square kernel that equals its
+        transpose up to 16 ulps elementwise (the rounding of a kernel built blockwise, e.g.
+        ``exp(-cdist(X, X))``) is read as its own transpose: no ``n × n`` copy is made, and
+        values differ from the strict reading by at most that rounding.
     device, dtype : optional
         Where and in which precision to compute (default: the input's, else CPU float64).
 
@@ -81,7 +85,9 @@ class FacilityLocation(Utility):
             K = as_float_tensor(kernel, "kernel", ndim=2, device=device, dtype=dtype)
             m, n = K.shape
             dev = K.device
-            if m == n and is_symmetric(K):
+            # symmetric up to rounding (a blockwise BLAS product): K serves as its own
+            # transpose, no n x n copy (the gains then differ by at most that rounding)
+            if m == n and is_symmetric(K, rtol=_SYMMETRY_RTOL * torch.finfo(K.dtype).eps):
                 self._Kt = K if K.is_contiguous() else K.contiguous()
             else:
                 self._Kt = K.T.contiguous()
