@@ -41,7 +41,7 @@ from torch import nn
 from matroidopt._backend import check_int
 from matroidopt.errors import InvalidInputError
 
-from .tokenization import IGNORE_INDEX, _special_ids, _token_ids
+from .tokenization import IGNORE_INDEX, _example_list, _special_ids, _token_ids
 
 __all__ = ["domain_losses", "exact_match"]
 
@@ -286,13 +286,7 @@ def exact_match(model: nn.Module, examples: Sequence[Mapping[str, Any]], tokeniz
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if max_length is not None:
         max_length = check_int(max_length, "max_length", minimum=max_new_tokens + 1)
-    if isinstance(examples, Mapping):
-        raise InvalidInputError(
-            "examples: expected a sequence of dicts, got a single dict (wrap it in a list)"
-        )
-    examples = list(examples)
-    if not examples:
-        raise InvalidInputError("examples: expected at least one example, got none")
+    examples = _example_list(examples)
     bos, eos, pad = _special_ids(tokenizer)
     head = [] if bos is None else [int(bos)]
     prompts, answers, domains = [], [], []

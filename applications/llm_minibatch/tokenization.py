@@ -161,6 +161,18 @@ def _special_ids(tokenizer: Any) -> tuple[int | None, int, int]:
     return bos, int(eos), int(eos if pad is None else pad)
 
 
+def _example_list(examples: Any) -> list:
+    """The examples as a non-empty list (a single dict is an error, not a one-item list)."""
+    if isinstance(examples, Mapping):
+        raise InvalidInputError(
+            "examples: expected a sequence of dicts, got a single dict (wrap it in a list)"
+        )
+    examples = list(examples)
+    if not examples:
+        raise InvalidInputError("examples: expected at least one example, got none")
+    return examples
+
+
 def _example_text(ex: Any, i: int, key: str) -> str:
     if not isinstance(ex, Mapping):
         raise InvalidInputError(
@@ -232,13 +244,7 @@ def encode_examples(examples: Sequence[Mapping[str, Any]], tokenizer: Any, *,
         raise InvalidInputError(
             f"padding_side: expected 'right' or 'left', got {padding_side!r}"
         )
-    if isinstance(examples, Mapping):
-        raise InvalidInputError(
-            "examples: expected a sequence of dicts, got a single dict (wrap it in a list)"
-        )
-    examples = list(examples)
-    if not examples:
-        raise InvalidInputError("examples: expected at least one example, got none")
+    examples = _example_list(examples)
     bos, eos, pad = _special_ids(tokenizer)
     head = [] if bos is None else [int(bos)]
     rows: list[tuple[list[int], list[int]]] = []

@@ -110,7 +110,8 @@ def solve_nonnegative_qp(K: np.ndarray, c: np.ndarray, v0: np.ndarray | None = N
     ``c_j - (K v)_j`` — and after each entry ``max`` on ``P`` is solved by a pseudo-inverse
     from the eigendecomposition of ``K_PP`` (eigenvalues below ``rcond · λ_max`` count as
     zero, so singular ``K_PP``, e.g. duplicate gradients, is fine; of the maximisers the one
-    nearest the current point is taken, so the objective never decreases); infeasible
+    nearest the current point is taken, so the objective never decreases; a clearly positive
+    definite ``K_PP`` is solved by Cholesky instead, same answer, cheaper); infeasible
     solutions are cut back along the segment to the boundary and the blocking variable leaves
     ``P``.
     When ``c_P`` has a significant component ``r`` in the null space of ``K_PP`` the objective
@@ -120,7 +121,7 @@ def solve_nonnegative_qp(K: np.ndarray, c: np.ndarray, v0: np.ndarray | None = N
 
     ``v0`` warm-starts from a feasible point (any ``v0 >= 0``; typically the previous
     optimum padded with zeros). Runs in float64 on the CPU; each pivot costs one
-    ``|P|×|P|`` eigendecomposition.
+    ``|P|×|P|`` Cholesky solve (an eigendecomposition when ``K_PP`` is near singular).
 
     Returns
     -------
@@ -172,42 +173,33 @@ def solve_nonnegative_qp(K: np.ndarray, c: np.ndarray, v0: np.ndarray | None = N
                 vp = v[idx]
                 cp = c[idx]
                 Kpp = K[np.ix_(idx, idx)]
-                z = _definite_solve(Kpp, cp, rcond)
-                if z is not None:  # K_PP well conditioned: the unique maximiser on P
+                z = _definite_solve(Kpp, cp, rcond)  # K_PP well conditioned: unique maximiser
+                if z is None:
+                    lam, Q = np.linalg.eigh(Kpp)
+                    pos = (lam > rcond * lam[-1] if lam[-1] > 0
+                           else np.zeros(idx.size, dtype=bool))
+                    alpha = Q.T @ cp
+                    r = Q[:, ~pos] @ alpha[~pos]  # the part of c_P in the null space of K_PP
+                    if np.linalg.norm(r) > sig * np.linalg.norm(cp):
+                        # zero curvature and slope |r|² > 0 along r: ascend to the boundary
+                        neg = r < -1e-12 * np.abs(r).max()
+                        if not neg.any():
+                            v[idx] = vp
+                            return v, math.inf
+                        ratios = vp[neg] / -r[neg]
+                        hit = np.flatnonzero(neg)[int(np.argmin(ratios))]
+                        vp = np.maximum(vp + float(ratios.min()) * r, 0.0)
+                        z = None
+                    else:
+                        # the maximiser on P nearest v: pseudo-inverse solve plus v's null
+                        # part (z - v lies in the range of K_PP, so U rises along v -> z)
+                        Qn = Q[:, ~pos]
+                        z = Q[:, pos] @ (alpha[pos] / lam[pos]) + Qn @ (Qn.T @ vp)
+                if z is not None:
                     if (z > 0).all():
                         v[idx] = z
                         break
-                    bad = z <= 0
-                    gap = vp[bad] - z[bad]
-                    ratios = np.divide(vp[bad], gap, out=np.zeros_like(gap), where=gap > 0)
-                    hit = np.flatnonzero(bad)[int(np.argmin(ratios))]
-                    vp = np.maximum(vp + float(ratios.min()) * (z - vp), 0.0)
-                    vp[hit] = 0.0
-                    v[idx] = vp
-                    P[idx] = vp > 0
-                    continue
-                lam, Q = np.linalg.eigh(Kpp)
-                pos = lam > rcond * lam[-1] if lam[-1] > 0 else np.zeros(idx.size, dtype=bool)
-                alpha = Q.T @ cp
-                r = Q[:, ~pos] @ alpha[~pos]  # the part of c_P in the null space of K_PP
-                if np.linalg.norm(r) > sig * np.linalg.norm(cp):
-                    # zero curvature and slope |r|² > 0 along r: ascend to the boundary
-                    neg = r < -1e-12 * np.abs(r).max()
-                    if not neg.any():
-                        v[idx] = vp
-                        return v, math.inf
-                    ratios = vp[neg] / -r[neg]
-                    hit = np.flatnonzero(neg)[int(np.argmin(ratios))]
-                    vp = np.maximum(vp + float(ratios.min()) * r, 0.0)
-                else:
-                    # the maximiser on P nearest v: pseudo-inverse solve plus v's null part
-                    # (z - v lies in the range of K_PP, so U rises along the segment v -> z)
-                    Qn = Q[:, ~pos]
-                    z = Q[:, pos] @ (alpha[pos] / lam[pos]) + Qn @ (Qn.T @ vp)
-                    if (z > 0).all():
-                        v[idx] = z
-                        break
-                    bad = z <= 0
+                    bad = z <= 0  # cut back along v -> z to the first blocking variable
                     gap = vp[bad] - z[bad]
                     ratios = np.divide(vp[bad], gap, out=np.zeros_like(gap), where=gap > 0)
                     hit = np.flatnonzero(bad)[int(np.argmin(ratios))]
