@@ -363,12 +363,14 @@ def worker_env():
 
 
 def busy_cores(interval=1.0):
-    """CPU cores kept busy by all processes over ``interval`` seconds (from /proc/stat), or None
-    where that is not available."""
+    """CPU cores kept busy by other processes over ``interval`` seconds (from /proc/stat), or
+    None where that is not available. Time of niced processes (``nice > 0``) is not counted:
+    they yield the CPUs to the benchmark's workers (run other work under ``nice -n 19``)."""
     def sample():
         with open("/proc/stat") as fh:
             v = [float(x) for x in fh.readline().split()[1:]]
-        return sum(v), v[3] + (v[4] if len(v) > 4 else 0.0)  # total, idle + iowait
+        # total; idle + iowait + nice
+        return sum(v), v[3] + (v[4] if len(v) > 4 else 0.0) + v[1]
     try:
         t0, i0 = sample()
         time.sleep(interval)
@@ -636,7 +638,7 @@ def write_markdown(meta, results, ratio_rows, tgt, path):
              "recompiles its numba kernels on every fit). `dRSS`: peak RSS minus RSS after the "
              "kernel build (from_features: after making the features). `set`/`order`: same "
              "set / same order as the reference (numpy naive greedy). `load`: CPU cores busy "
-             "(all processes) in the second before the worker started, after waiting up to "
+             "(processes not niced) in the second before the worker started, after waiting up to "
              "`--wait-quiet` s for a quiet machine; then the 1-min load average before/after "
              "the worker. Load near or above the core count means other processes competed "
              "for the CPUs during that run: its timings overstate (torch's OpenMP threads "

@@ -10,6 +10,11 @@ PartitionSel (llm_minibatch on CUDA):
     blocks), pool N = 256 sequences of length 256, b = 32: time per pool for the features
     (torch.func per-example gradients, SRHT sketch to p = 8192) and for the selection, peak
     GPU memory.
+  * the Hugging Face Trainer integration: 50 steps of ``PartitionSelTrainer`` on the same
+    model shape (bf16, LoRA), pool 256 -> batch 32, ``partitionsel`` against ``random``:
+    seconds per step, their ratio, peak GPU memory.
+
+``--tiny`` runs everything at toy sizes on the CPU (a smoke test of the script itself).
 
 Writes ``gpu_check.json`` into ``--out``.
 """
@@ -132,12 +137,82 @@ def partitionsel_checks(seq_len=256, n_pool=256, b=32, p=8192):
     return res
 
 
+def trainer_checks(steps=50, n_pool=256, b=32, seq_len=256, p=8192, tiny=False):
+    import tempfile
+
+    from peft import LoraConfig, get_peft_model
+    from transformers import Qwen2Config, Qwen2ForCausalLM, TrainingArguments
+
+    from llm_minibatch import PartitionSelTrainer
+
+    device = "cpu" if tiny else "cuda"
+    if tiny:
+        steps, n_pool, b, seq_len, p = 3, 16, 4, 16, 64
+        shape = dict(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=4,
+                     num_attention_heads=4, num_key_value_heads=2)
+    else:
+        shape = dict(vocab_size=151936, hidden_size=896, intermediate_size=4864,
+                     num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2)
+    cfg = Qwen2Config(**shape, max_position_embeddings=32768, rope_theta=1e6, rms_norm_eps=1e-6,
+                      tie_word_embeddings=True)
+    g = torch.Generator().manual_seed(0)
+    n_rows = steps * n_pool + 64
+    ids = torch.randint(3, cfg.vocab_size, (n_rows, seq_len), generator=g)
+    rows = [{"input_ids": ids[i].tolist(),
+             "labels": [-100] * (seq_len // 2) + ids[i, seq_len // 2:].tolist(),
+             "domain": f"d{i % 8}"} for i in range(n_rows)]
+    res = {"steps": steps, "pool": n_pool, "b": b, "seq_len": seq_len, "sketch_dim": p}
+    for method in ("random", "partitionsel"):
+        torch.manual_seed(0)
+        model = Qwen2ForCausalLM(cfg).to(device, torch.float32 if tiny else torch.bfloat16)
+        last = list(range(cfg.num_hidden_layers - 3, cfg.num_hidden_layers))
+        model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32,
+                                                 target_modules=["q_proj", "v_proj"],
+                                                 layers_to_transform=last))
+        args = TrainingArguments(
+            output_dir=tempfile.mkdtemp(), per_device_train_batch_size=b, max_steps=steps,
+            learning_rate=1e-4, logging_steps=max(1, steps // 5), save_strategy="no",
+            report_to=[], bf16=not tiny, use_cpu=tiny, disable_tqdm=True, seed=0,
+            dataloader_num_workers=0)
+        trainer = PartitionSelTrainer(
+            model=model, args=args, train_dataset=rows,
+            selector_kwargs={"method": method, "ratio": b / n_pool, "sketch_dim": p})
+        if not tiny:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        out = trainer.train()
+        if not tiny:
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        res[f"{method}_s_per_step"] = seconds / steps
+        res[f"{method}_train_runtime"] = out.metrics.get("train_runtime")
+        res[f"{method}_peak_mib"] = (None if tiny
+                                     else torch.cuda.max_memory_allocated() / 2**20)
+        sel = [h for h in trainer.state.log_history if "sel/selection_seconds" in h]
+        res[f"{method}_selection_s"] = float(np.mean([h["sel/selection_seconds"] for h in sel]))
+        res[f"{method}_feature_s"] = float(np.mean([h["sel/feature_seconds"] for h in sel]))
+        del trainer, model
+        if not tiny:
+            torch.cuda.empty_cache()
+    res["step_time_ratio_partitionsel_over_random"] = (res["partitionsel_s_per_step"]
+                                                       / res["random_s_per_step"])
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=".")
     ap.add_argument("--skip-core", action="store_true")
     ap.add_argument("--skip-llm", action="store_true")
+    ap.add_argument("--skip-trainer", action="store_true")
+    ap.add_argument("--tiny", action="store_true",
+                    help="toy sizes on the CPU: checks the script, measures nothing")
     args = ap.parse_args()
+    if args.tiny:
+        res = {"trainer": trainer_checks(tiny=True)}
+        print(json.dumps(res, indent=1))
+        return
     res = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__}
     if not args.skip_core:
         res["core"] = core_checks()
@@ -145,6 +220,9 @@ def main():
     if not args.skip_llm:
         res["partitionsel"] = partitionsel_checks()
         print(json.dumps(res["partitionsel"], indent=1), flush=True)
+    if not args.skip_trainer:
+        res["trainer"] = trainer_checks()
+        print(json.dumps(res["trainer"], indent=1), flush=True)
     with open(os.path.join(args.out, "gpu_check.json"), "w") as fh:
         json.dump(res, fh, indent=2)
 
