@@ -33,10 +33,13 @@ from .matroid import (
     restrict,
     truncate,
 )
+from .multilinear import has_closed_form, multilinear_gradient, multilinear_value
+from .rounding import pipage_rounding, pipage_supported, swap_rounding
 from .solver import (
     SOLVERS,
     Result,
     auto_solver,
+    continuous_greedy,
     cost_benefit_greedy,
     get_solver,
     greedy,
@@ -81,6 +84,8 @@ __all__ = [
     "ContractedMatroid", "DirectSumMatroid", "truncate", "restrict", "contract", "direct_sum",
     "Result", "SOLVERS", "auto_solver", "get_solver", "register_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
-    "cost_benefit_greedy", "random_greedy",
+    "cost_benefit_greedy", "random_greedy", "continuous_greedy",
+    "multilinear_value", "multilinear_gradient", "has_closed_form",
+    "swap_rounding", "pipage_rounding", "pipage_supported",
     "guarantee", "certificate_bound", "GUARANTEES",
 ]

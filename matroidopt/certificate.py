@@ -38,6 +38,7 @@ GUARANTEES: tuple[tuple[str, str, str, str], ...] = (
     ("cost_benefit_greedy", "knapsack", "monotone submodular", "(1 - 1/e)/2"),
     ("random_greedy", "cardinality", "non-negative submodular", "1/e (expected)"),
     ("random_greedy", "cardinality", "monotone submodular", "1 - 1/e (expected)"),
+    ("continuous_greedy", "any matroid", "monotone submodular", "1 - 1/e (expected)"),
 )
 
 
@@ -89,6 +90,10 @@ def guarantee(solver: str, utility: Utility, constraint: Constraint, **options
     if solver == "cost_benefit_greedy":
         if mono and sub and kind == "knapsack":
             return _E / 2.0, False
+        return None, False
+    if solver == "continuous_greedy":
+        if mono and sub and _matroid_like(constraint):
+            return _E, True
         return None, False
     if solver == "random_greedy":
         if sub and kind == "cardinality":

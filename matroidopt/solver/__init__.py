@@ -1,6 +1,7 @@
 """Solvers: free functions ``solver(utility, constraint, *, seed=None, **options) -> Result``,
 registered by name; :func:`maximize` dispatches."""
 
+from .continuous import continuous_greedy
 from .greedy import greedy
 from .knapsack import cost_benefit_greedy
 from .lazy import lazy_greedy
@@ -13,5 +14,5 @@ from .stochastic import stochastic_greedy
 __all__ = [
     "Result", "SOLVERS", "auto_solver", "get_solver", "register_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
-    "cost_benefit_greedy", "random_greedy",
+    "cost_benefit_greedy", "random_greedy", "continuous_greedy",
 ]

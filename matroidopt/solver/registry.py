@@ -9,6 +9,7 @@ from typing import Any
 from ..constraint import Constraint, Knapsack
 from ..errors import InvalidInputError
 from ..utility.base import Utility
+from .continuous import continuous_greedy
 from .greedy import greedy
 from .knapsack import cost_benefit_greedy
 from .lazy import lazy_greedy
@@ -55,7 +56,8 @@ for _name, _fn in [("greedy", greedy), ("lazy_greedy", lazy_greedy),
                    ("stochastic_greedy", stochastic_greedy),
                    ("residual_random_greedy", residual_random_greedy),
                    ("cost_benefit_greedy", cost_benefit_greedy),
-                   ("random_greedy", random_greedy)]:
+                   ("random_greedy", random_greedy),
+                   ("continuous_greedy", continuous_greedy)]:
     register_solver(_name, _fn)
 
 
