@@ -44,9 +44,10 @@ class FacilityLocation(Utility):
         ``K[i, j]`` is the similarity of client ``i`` to candidate ``j``; the ground set is the
         ``n`` columns. Usually square and symmetric (``m = n``, clients = candidates).
         Sparse entries that are absent count as 0. A dense square kernel that equals its
-        transpose up to 16 ulps elementwise (the rounding of a kernel built blockwise, e.g.
-        ``exp(-cdist(X, X))``) is read as its own transpose: no ``n × n`` copy is made, and
-        values differ from the strict reading by at most that rounding.
+        transpose up to 16 ulps of its largest entries (per 512 × 512 tile: the rounding of
+        a kernel built blockwise, e.g. ``exp(-cdist(X, X))``) is read as its own transpose:
+        no ``n × n`` copy is made, and values differ from the strict reading by at most that
+        rounding.
     device, dtype : optional
         Where and in which precision to compute (default: the input's, else CPU float64).
 
