@@ -34,9 +34,19 @@ from .matroid import (
     truncate,
 )
 from .multilinear import has_closed_form, multilinear_gradient, multilinear_value
+from .polytope import (
+    MatroidPolytope,
+    Polytope,
+    decompose_matroid_point,
+    in_matroid_polytope,
+    lp_solver,
+    polytope,
+    project_onto_matroid_polytope,
+)
 from .rounding import pipage_rounding, pipage_supported, swap_rounding
 from .solver import (
     SOLVERS,
+    FractionalResult,
     Result,
     auto_solver,
     continuous_greedy,
@@ -45,6 +55,7 @@ from .solver import (
     greedy,
     lazy_greedy,
     maximize,
+    measured_continuous_greedy,
     random_greedy,
     register_solver,
     residual_random_greedy,
@@ -87,5 +98,8 @@ __all__ = [
     "cost_benefit_greedy", "random_greedy", "continuous_greedy",
     "multilinear_value", "multilinear_gradient", "has_closed_form",
     "swap_rounding", "pipage_rounding", "pipage_supported",
+    "measured_continuous_greedy", "FractionalResult",
+    "Polytope", "MatroidPolytope", "polytope", "in_matroid_polytope",
+    "project_onto_matroid_polytope", "decompose_matroid_point", "lp_solver",
     "guarantee", "certificate_bound", "GUARANTEES",
 ]

@@ -39,6 +39,8 @@ GUARANTEES: tuple[tuple[str, str, str, str], ...] = (
     ("random_greedy", "cardinality", "non-negative submodular", "1/e (expected)"),
     ("random_greedy", "cardinality", "monotone submodular", "1 - 1/e (expected)"),
     ("continuous_greedy", "any matroid", "monotone submodular", "1 - 1/e (expected)"),
+    ("continuous_greedy(variant='threshold', ε)", "any matroid", "monotone submodular",
+     "1 - 1/e - ε (expected)"),
 )
 
 
@@ -93,6 +95,8 @@ def guarantee(solver: str, utility: Utility, constraint: Constraint, **options
         return None, False
     if solver == "continuous_greedy":
         if mono and sub and _matroid_like(constraint):
+            if options.get("variant") == "threshold":
+                return max(0.0, _E - float(options.get("epsilon") or 0.1)), True
             return _E, True
         return None, False
     if solver == "random_greedy":

@@ -49,7 +49,7 @@ __all__ = ["multilinear_value", "multilinear_gradient", "has_closed_form", "DEFA
 #: Samples used by the estimators when ``samples=None`` and no closed form exists.
 DEFAULT_SAMPLES = 1000
 
-_BLOCK_ENTRIES = 1 << 22  # kernel entries per client chunk of the facility-location closed form
+_BLOCK_ENTRIES = 1 << 22  # kernel entries per client block of the facility-location closed form
 
 
 # ====================================================================== validation
@@ -170,46 +170,103 @@ def _coverage(f: WeightedCoverage, x: torch.Tensor) -> tuple[float, torch.Tensor
     return value, grad
 
 
-def _kernel_t(f: FacilityLocation) -> torch.Tensor:
-    """The dense ``(n, clients)`` matrix ``K^T`` (row ``j``: candidate ``j``'s similarities)."""
+def _client_rows(f: FacilityLocation, a: int, b: int, sparse_rows=None) -> torch.Tensor:
+    """The dense ``(b - a, n)`` block ``K[a:b, :]`` (clients ``a..b-1`` against every
+    candidate) on the utility's device, computed without materialising the whole kernel."""
     if f._mode == "dense":
-        return f._Kt
-    step = max(1, _BLOCK_ENTRIES // max(f.n_clients, 1))
-    cand = torch.arange(f.n, device=f.device)
-    return torch.cat([f._rows_block(cand[s:s + step]) for s in range(0, f.n, step)]) \
-        if f.n else torch.zeros(0, f.n_clients, device=f.device, dtype=f.dtype)
+        return f._Kt[:, a:b].T
+    if f._mode == "sparse":
+        block = sparse_rows[a:b].toarray()
+        return torch.as_tensor(block, device=f.device, dtype=f.dtype)
+    Y = f._Y[a:b]
+    X = f._X
+    if f._metric_fn is not None:
+        out = torch.as_tensor(f._metric_fn(X, Y), device=f.device, dtype=f.dtype)
+        if out.shape != (f.n, b - a):
+            raise InvalidInputError(
+                f"metric: callable returned shape {tuple(out.shape)}, expected {(f.n, b - a)}")
+        return out.T
+    if f._metric in ("cosine", "dot"):
+        return Y @ X.T
+    D2 = torch.addmm(f._Xsq.expand(b - a, -1), Y, X.T, alpha=-2.0)
+    D2.add_(f._Ysq[a:b][:, None]).clamp_min_(0.0)
+    if f._metric == "rbf":
+        return D2.mul_(-f._gamma_k).exp_()
+    return D2.sqrt_().mul_(-f._gamma_k).exp_()
+
+
+def _sparse_client_rows(f: FacilityLocation):
+    """The sparse kernel as a scipy CSR matrix ``(clients, n)`` (row slices are cheap)."""
+    import scipy.sparse as sp
+
+    return sp.csc_matrix((f._vals.detach().cpu().numpy(), f._rows.cpu().numpy(),
+                          f._indptr.cpu().numpy()), shape=(f.n_clients, f.n)).tocsr()
+
+
+def _fl_block(s: torch.Tensor, xs: torch.Tensor) -> tuple[float, torch.Tensor]:
+    """One block of clients, similarities sorted in decreasing order per row (``s``, clamped
+    at 0) and the matching coordinates ``xs``: the block's ``F`` and ``∂F/∂x_(k)`` per entry.
+
+    With ``a_k = 1 - x_(k)``, ``P_k = prod_{l<k} a_l`` and ``b_l = x_(l) s_(l)``:
+    ``∂F/∂x_(k) = P_k s_(k) - sum_{l>k} b_l prod_{m<l, m != k} a_m``. For ``a_k > 0`` the
+    sum is ``R_k / a_k`` with ``R_k = sum_{l>k} b_l P_l`` (a reverse cumulative sum of
+    non-negative terms, so the division loses no accuracy). At the first ``k`` with
+    ``a_k = 0`` (``x_(k) = 1``) it is the same sum with ``a_k`` replaced by 1; past it
+    ``P_k = 0`` and the derivative is 0. Everything is a cumulative product or sum along
+    the rows: no loop over candidates."""
+    a = 1.0 - xs
+    b = xs * s
+    ones = torch.ones_like(a[:, :1])
+    P = torch.cumprod(torch.cat([ones, a[:, :-1]], dim=1), dim=1)
+    value = float((b * P).sum())
+
+    def tail(Pm: torch.Tensor) -> torch.Tensor:   # sum_{l>k} b_l Pm_l, per k
+        c = torch.flip(torch.cumsum(torch.flip(b * Pm, [1]), dim=1), [1])
+        return torch.cat([c[:, 1:], torch.zeros_like(ones)], dim=1)
+
+    R = tail(P)
+    zero = a <= 0.0
+    pos = ~zero
+    excl = torch.where(pos, R / torch.where(pos, a, 1.0), 0.0)
+    has_zero = zero.any(dim=1)
+    if bool(has_zero.any()):
+        rows = torch.nonzero(has_zero).flatten()
+        k0 = torch.argmax(zero[rows].to(torch.uint8), dim=1)
+        a2 = a[rows].clone()
+        a2[torch.arange(rows.numel()), k0] = 1.0
+        P2 = torch.cumprod(torch.cat([ones[rows], a2[:, :-1]], dim=1), dim=1)
+        b_rows = b[rows]
+        c = torch.flip(torch.cumsum(torch.flip(b_rows * P2, [1]), dim=1), [1])
+        R2 = torch.cat([c[:, 1:], torch.zeros_like(ones[rows])], dim=1)
+        excl[rows, k0] = R2[torch.arange(rows.numel()), k0]
+    return value, P * s - excl
 
 
 def _facility_location(f: FacilityLocation, x: torch.Tensor) -> tuple[float, torch.Tensor]:
     """Per client, the similarities ``s_(1) >= s_(2) >= ...`` (clamped at the 0 baseline):
     ``F_i = sum_k s_(k) x_(k) P_k`` with ``P_k = prod_{l<k}(1 - x_(l))`` the probability that
     no better candidate is present, and ``∂F_i/∂x_(k) = P_k (s_(k) - T_k)`` with ``T_k`` the
-    expected best of the worse candidates, by the backward recursion
-    ``T_{k-1} = x_(k) s_(k) + (1 - x_(k)) T_k``."""
+    expected best of the worse candidates (:func:`_fl_block`).
+
+    Clients are processed in blocks of about ``_BLOCK_ENTRIES`` kernel entries (each block's
+    rows computed on the fly for features and sparse kernels), so the working memory is a
+    few blocks, never the ``n × m`` kernel."""
     n, m = f.n, f.n_clients
     grad = torch.zeros(n, dtype=torch.float64)
     if n == 0 or m == 0:
         return 0.0, grad
-    Kt = _kernel_t(f)
-    xd = x.to(Kt.device)
+    sparse_rows = _sparse_client_rows(f) if f._mode == "sparse" else None
+    xd = x.to(f.device)
     value = 0.0
-    gd = torch.zeros(n, dtype=torch.float64, device=Kt.device)
+    gd = torch.zeros(n, dtype=torch.float64, device=f.device)
     chunk = max(1, _BLOCK_ENTRIES // n)
     for a in range(0, m, chunk):
-        A = Kt[:, a:a + chunk].T.to(torch.float64).clamp_min(0.0)  # (c, n)
+        A = _client_rows(f, a, min(m, a + chunk), sparse_rows).to(torch.float64).clamp_min(0.0)
         s, idx = torch.sort(A, dim=1, descending=True, stable=True)
-        xs = xd[idx]
-        om = 1.0 - xs
-        P = torch.ones_like(s)
-        if n > 1:
-            P[:, 1:] = torch.cumprod(om[:, :-1], dim=1)
-        value += float((s * xs * P).sum())
-        T = torch.empty_like(s)
-        U = torch.zeros(s.shape[0], dtype=torch.float64, device=s.device)
-        for k in range(n - 1, -1, -1):
-            T[:, k] = U
-            U = xs[:, k] * s[:, k] + om[:, k] * U
-        gd.index_add_(0, idx.reshape(-1), (P * (s - T)).reshape(-1))
+        del A
+        v, g = _fl_block(s, xd[idx])
+        value += v
+        gd.index_add_(0, idx.reshape(-1), g.reshape(-1))
     grad += gd.cpu()
     return value, grad
 
@@ -328,8 +385,9 @@ def multilinear_value(f: Utility, x, samples: int | None = None, seed: Any = Non
     Complexity
     ----------
     Closed form: ``O(n)`` (modular), ``O(nnz of the incidence)`` (coverage),
-    ``O(m·n log n)`` for ``m`` clients (facility location; the ``n × m`` kernel is
-    materialised). Sampling: ``samples`` calls of ``evaluate``.
+    ``O(m·n log n)`` for ``m`` clients (facility location; clients in blocks of about
+    4M kernel entries, so the ``n × m`` kernel is never materialised). Sampling:
+    ``samples`` calls of ``evaluate``.
 
     Examples
     --------
@@ -420,3 +478,30 @@ def _expected_gains(f: Utility, x: torch.Tensor, samples: int | None, rng: np.ra
         return (1.0 - x) * grad, value, f.n
     w, _, calls = _sampled_gains(f, x, samples, rng)
     return torch.from_numpy(w), None, calls
+
+
+class _SampleBank:
+    """``samples`` fresh sets ``R ~ x`` with their utility states, built once for a point
+    ``x`` and reused for every candidate estimated there (each estimate is still the unbiased
+    mean over independent sets; only estimates of different elements share them)."""
+
+    def __init__(self, f: Utility, x: torch.Tensor, samples: int,
+                 rng: np.random.Generator) -> None:
+        self.f = f
+        self.masks = _sample_masks(rng, x, samples)
+        self.states = [_state_of(f, np.flatnonzero(mask)) for mask in self.masks]
+
+    def gains_of(self, cand: np.ndarray) -> tuple[np.ndarray, int]:
+        """``E_R[f(R + j) - f(R)]`` for ``j`` in ``cand`` (0 when ``j ∈ R``), and the number
+        of marginal gains evaluated."""
+        acc = np.zeros(cand.size)
+        calls = 0
+        for mask, state in zip(self.masks, self.states):
+            out = ~mask[cand]
+            if not out.any():
+                continue
+            sub = cand[out]
+            g = self.f._gains(state, torch.as_tensor(sub, device=self.f.device))
+            acc[out] += g.detach().to("cpu", torch.float64).numpy()
+            calls += int(sub.size)
+        return acc / len(self.masks), calls

@@ -383,6 +383,128 @@ def test_progress_bar_runs(capsys):
     assert "continuous_greedy" in capsys.readouterr().err
 
 
+# --------------------------------------------------------------------------- threshold variant
+@settings(max_examples=15)
+@given(data=st.data())
+def test_threshold_variant_meets_guarantee_in_mean(data):
+    m = data.draw(matroids(max_n=8, kinds=["uniform", "partition", "laminar", "graphic",
+                                           "linear"]), label="matroid")
+    assume(m.n >= 2)
+    f = data.draw(utilities(m.n, families=["modular", "facility_location", "weighted_coverage"],
+                            monotone=True, submodular=True), label="utility")
+    eps = data.draw(st.sampled_from([0.1, 0.25]), label="epsilon")
+    opt = brute_force_maximum(f, m).value
+    runs = [mo.continuous_greedy(f, m, variant="threshold", epsilon=eps, seed=s)
+            for s in range(6)]
+    for r in runs:
+        check_solve(r, f, m, opt)
+        assert r.guarantee == pytest.approx(E_RATIO - eps) and r.expected
+        assert r.info["variant"] == "threshold" and r.info["steps"] == math.ceil(1 / eps)
+    vals = np.array([r.value for r in runs])
+    margin = Z * vals.std(ddof=1) / math.sqrt(len(vals))
+    assert vals.mean() >= (E_RATIO - eps) * opt - margin - 1e-9 * max(1.0, opt)
+
+
+def test_threshold_variant_sampled_meets_guarantee_and_uses_fewer_calls():
+    gen = np.random.default_rng(4)
+    f = _BUILDERS["feature_based"](gen, 6, (True, True))
+    m = mo.PartitionMatroid([0, 0, 1, 1, 2, 2], [1, 1, 1])
+    opt = brute_force_maximum(f, m).value
+    runs = [mo.continuous_greedy(f, m, variant="threshold", epsilon=0.2, samples=10, seed=s)
+            for s in range(8)]
+    vals = np.array([r.value for r in runs])
+    margin = Z * vals.std(ddof=1) / math.sqrt(len(vals))
+    assert vals.mean() >= (E_RATIO - 0.2) * opt - margin - 1e-9
+    # a moderate instance: 150 elements, rank 6
+    n = 150
+    g = _BUILDERS["feature_based"](np.random.default_rng(1), n, (True, True))
+    pm = mo.PartitionMatroid(np.arange(n) % 3, [2, 2, 2])
+    std = mo.continuous_greedy(g, pm, steps=20, samples=10, seed=0)
+    thr = mo.continuous_greedy(g, pm, variant="threshold", epsilon=0.2, samples=10, seed=0)
+    assert thr.info["gradient"] == "sampled" and thr.info["samples"] == 10
+    assert thr.oracle_calls < std.oracle_calls / 2
+    assert thr.value >= 0.9 * std.value
+    # closed form, small rank: fewer gradients than T = 100 steps
+    h = mo.FacilityLocation.from_features(np.random.default_rng(2).normal(size=(n, 3)),
+                                          metric="rbf")
+    std = mo.continuous_greedy(h, pm, seed=0)
+    thr = mo.continuous_greedy(h, pm, variant="threshold", epsilon=0.2, seed=0)
+    assert thr.oracle_calls < std.oracle_calls and thr.value >= 0.95 * std.value
+
+
+def test_threshold_variant_details():
+    f, m = greedy_bad_partition_instance(0.1)
+    for rounding in ("swap", "pipage"):
+        a = mo.continuous_greedy(f, m, variant="threshold", epsilon=0.05, rounding=rounding,
+                                 seed=3)
+        b = mo.maximize(f, m, solver="continuous_greedy", variant="threshold", epsilon=0.05,
+                        rounding=rounding, seed=3)
+        assert a.indices.tolist() == b.indices.tolist()
+        np.testing.assert_array_equal(a.info["x"], b.info["x"])
+        assert a.info["x"][2] == 1.0 and a.info["x"][1] >= 0.8 and a.upper_bound >= 2.0 - 1e-12
+        assert a.info["x"].sum() == pytest.approx(2.0)      # bases: extended to full rank
+    assert mo.guarantee("continuous_greedy", f, m, variant="threshold", epsilon=0.3) == \
+        (pytest.approx(E_RATIO - 0.3), True)
+    r = mo.continuous_greedy(mo.Modular([0.0, 0.0, 0.0]), 2, variant="threshold", seed=0)
+    assert len(r.indices) == 2 and r.info["epsilon"] == 0.1       # d = 0: extension only
+    r = mo.continuous_greedy(mo.Modular(np.zeros(0)), 1, variant="threshold")
+    assert r.indices.tolist() == []
+    assert mo.continuous_greedy(f, m, steps=5).info["variant"] == "standard"
+
+
+# --------------------------------------------------------------------------- blocked closed form
+def _fl_reference(K, x):
+    """The facility-location multilinear extension with the per-candidate backward recursion,
+    one client at a time (the unblocked formula)."""
+    value, grad = 0.0, np.zeros(K.shape[1])
+    for row in np.clip(K, 0.0, None):
+        idx = np.argsort(-row, kind="stable")
+        s, xs = row[idx], x[idx]
+        P = np.concatenate([[1.0], np.cumprod(1.0 - xs)[:-1]])
+        value += float((s * xs * P).sum())
+        T, U = np.zeros_like(s), 0.0
+        for k in range(s.size - 1, -1, -1):
+            T[k] = U
+            U = xs[k] * s[k] + (1.0 - xs[k]) * U
+        grad[idx] += P * (s - T)
+    return value, grad
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse", "features", "rect"])
+def test_facility_location_blocks_equal_unblocked(mode, monkeypatch):
+    from matroidopt import multilinear
+
+    rng = np.random.default_rng(7)
+    n = 40
+    X = rng.normal(size=(n, 3))
+    if mode == "features":
+        f = mo.FacilityLocation.from_features(X, metric="rbf")
+        K = f.kernel_block(np.arange(n)).T.numpy()
+    else:
+        K = rng.normal(size=(n if mode != "rect" else 23, n))
+        K[:, 5] = K[:, 6]                                     # ties
+        if mode == "sparse":
+            K[rng.random(K.shape) < 0.6] = 0.0
+            f = mo.FacilityLocation(sp.csr_matrix(K))
+        else:
+            f = mo.FacilityLocation(K)
+    x = rng.random(n)
+    x[[3, 11, 12]] = 1.0                                      # several x_j = 1
+    x[[4, 20]] = 0.0
+    x[7] = 1.0 - 1e-13
+    v_ref, g_ref = _fl_reference(K, x)
+    monkeypatch.setattr(multilinear, "_BLOCK_ENTRIES", 1 << 30)   # one block
+    v1, g1 = mo.multilinear_value(f, x), mo.multilinear_gradient(f, x)
+    monkeypatch.setattr(multilinear, "_BLOCK_ENTRIES", 3 * n + 1)  # blocks of 3 clients
+    v3, g3 = mo.multilinear_value(f, x), mo.multilinear_gradient(f, x)
+    monkeypatch.setattr(multilinear, "_BLOCK_ENTRIES", 1)          # one client per block
+    v0, g0 = mo.multilinear_value(f, x), mo.multilinear_gradient(f, x)
+    for v, g in ((v1, g1), (v3, g3), (v0, g0)):
+        assert v == pytest.approx(v_ref, rel=1e-12)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(g3, g1, rtol=1e-12, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- bad input
 def _graph_matroid():
     G = nx.MultiGraph()
@@ -406,6 +528,14 @@ P3 = mo.PartitionMatroid([0, 0, 1], [1, 1])
     (lambda: mo.continuous_greedy(F3, mo.UniformMatroid(4, 2)), "constraint"),
     (lambda: mo.continuous_greedy(lambda S: len(S), 2), "utility"),
     (lambda: mo.continuous_greedy(F3, 2, seed=-1), "seed"),
+    (lambda: mo.continuous_greedy(F3, 2, variant="fast"), "variant"),
+    (lambda: mo.continuous_greedy(F3, 2, variant="threshold", steps=10), "steps"),
+    (lambda: mo.continuous_greedy(F3, 2, variant="threshold", epsilon=0.0), "epsilon"),
+    (lambda: mo.continuous_greedy(F3, 2, variant="threshold", epsilon=1.0), "epsilon"),
+    (lambda: mo.continuous_greedy(F3, 2, variant="threshold", epsilon="a"), "epsilon"),
+    (lambda: mo.continuous_greedy(F3, 2, epsilon=0.1), "epsilon"),
+    (lambda: mo.continuous_greedy(F3, mo.Knapsack([1.0, 1.0, 1.0], 2.0),
+                                  variant="threshold"), "constraint"),
     (lambda: mo.multilinear_value(F3, [0.5, 1.5, 0.0]), "x"),
     (lambda: mo.multilinear_gradient(F3, [0.5, -0.1, 0.0]), "x"),
     (lambda: mo.multilinear_gradient(F3, [0.5, 0.5]), "x"),

@@ -1,7 +1,7 @@
 """Solvers: free functions ``solver(utility, constraint, *, seed=None, **options) -> Result``,
 registered by name; :func:`maximize` dispatches."""
 
-from .continuous import continuous_greedy
+from .continuous import FractionalResult, continuous_greedy, measured_continuous_greedy
 from .greedy import greedy
 from .knapsack import cost_benefit_greedy
 from .lazy import lazy_greedy
@@ -15,4 +15,5 @@ __all__ = [
     "Result", "SOLVERS", "auto_solver", "get_solver", "register_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy", "continuous_greedy",
+    "measured_continuous_greedy", "FractionalResult",
 ]
