@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="validation prompts per domain decoded for exact-match accuracy")
     demo.add_argument("--pretrain-steps", type=int, default=d.pretrain_steps,
                       help="pre-training steps of the tiny base model (ignored with --model)")
+    demo.add_argument("--pretrain-domains", nargs="+", default=list(d.pretrain_domains),
+                      help="generated domains of the pre-training corpus")
     demo.add_argument("--seed", type=int, default=d.seed)
     demo.add_argument("--device", default=d.device, help="cpu, cuda, cuda:1, ...")
     demo.add_argument("--model", default=None,
@@ -93,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lora_r=args.lora_r, sketch_dim=args.sketch_dim or None,
                 n_anchors=args.n_anchors, eval_every=args.eval_every,
                 exact_match_per_domain=args.exact_match_per_domain,
-                pretrain_steps=args.pretrain_steps, seed=args.seed, device=args.device,
+                pretrain_steps=args.pretrain_steps,
+                pretrain_domains=tuple(args.pretrain_domains), seed=args.seed, device=args.device,
                 model=args.model, data=args.data, threads=args.threads,
                 progress=not args.no_progress))
             print(res["table"])

@@ -10,8 +10,10 @@ One run, same seeds, same pools, same step count for every method:
    every method.
 2. **Base model.** A tiny Llama-shaped model built from a config with a byte tokenizer,
    pre-trained briefly (full parameters, uniform random minibatches) on a *separately
-   generated* corpus (seed + 1) so that fine-tuning starts from a model that knows the
-   format; or ``--model PATH_OR_NAME`` (``from_pretrained``; no pre-training).
+   generated* corpus (seed + 1, validation prompts removed) of two of the four domains
+   (``arithmetic`` and ``sorting``): fine-tuning then starts from a model that knows the
+   format, with two domains to learn (``units``, ``smiles``) and two to keep; or
+   ``--model PATH_OR_NAME`` (``from_pretrained``; no pre-training).
 3. **Fine-tuning.** For each method a copy of the base gets LoRA adapters and AdamW; every
    step draws the next pool of ``pool_size`` training rows (one shuffled order shared by all
    methods), the method selects ``batch_size`` of them (``full`` trains on the whole pool),
@@ -53,7 +55,14 @@ from tqdm.auto import tqdm
 from matroidopt._backend import check_int, check_real
 from matroidopt.errors import InvalidInputError
 
-from .data import load_corpus, load_hf_dataset, load_jsonl, make_corpus, train_val_split
+from .data import (
+    GENERATORS,
+    load_corpus,
+    load_hf_dataset,
+    load_jsonl,
+    make_corpus,
+    train_val_split,
+)
 from .diagnostics import conflicting_pairs
 from .evaluation import domain_losses, exact_match
 from .features import gradient_features
@@ -96,6 +105,8 @@ class DemoConfig:
         Validation prompts per domain decoded greedily for exact-match accuracy at the end.
     pretrain_steps : int
         Full-parameter pre-training steps of the tiny base model (ignored with ``model``).
+    pretrain_domains : tuple of str
+        Generated domains of the pre-training corpus.
     hidden_size, layers : int
         Shape of the tiny base model.
     seed : int
@@ -117,18 +128,19 @@ class DemoConfig:
         Show a tqdm progress bar.
     """
 
-    steps: int = 150
+    steps: int = 200
     out: str = "demo_out"
     methods: tuple[str, ...] = DEFAULT_METHODS
-    pool_size: int = 64
-    batch_size: int = 8
-    lr: float = 3e-3
+    pool_size: int = 128
+    batch_size: int = 16
+    lr: float = 1e-3
     lora_r: int = 8
     sketch_dim: int | None = 512
     n_anchors: int = 8
     eval_every: int = 25
     exact_match_per_domain: int = 40
-    pretrain_steps: int = 300
+    pretrain_steps: int = 600
+    pretrain_domains: tuple[str, ...] = ("arithmetic", "sorting")
     hidden_size: int = 64
     layers: int = 4
     seed: int = 0
@@ -158,6 +170,12 @@ class DemoConfig:
         check_int(self.eval_every, "eval_every", minimum=1)
         check_int(self.exact_match_per_domain, "exact_match_per_domain", minimum=0)
         check_int(self.pretrain_steps, "pretrain_steps", minimum=0)
+        self.pretrain_domains = tuple(self.pretrain_domains)
+        bad = [d for d in self.pretrain_domains if d not in GENERATORS]
+        if bad or not self.pretrain_domains:
+            raise InvalidInputError(
+                f"pretrain_domains: expected a non-empty subset of {list(GENERATORS)}, got "
+                f"{list(self.pretrain_domains)}")
         check_int(self.hidden_size, "hidden_size", minimum=8)
         check_int(self.layers, "layers", minimum=1)
         check_int(self.seed, "seed", minimum=0)
@@ -210,9 +228,11 @@ def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch
 
 
 def _pretrain(model: torch.nn.Module, tokenizer: Any, cfg: DemoConfig, n_domains_rows: dict,
-              device: torch.device, bar: Any) -> list[float]:
-    """Full-parameter pre-training on a separately generated corpus; returns the losses."""
-    rows = make_corpus(n_domains_rows, seed=cfg.seed + 1)
+              exclude: set, device: torch.device, bar: Any) -> list[float]:
+    """Full-parameter pre-training on a separately generated corpus (without the prompts in
+    ``exclude``: the validation set's); returns the losses."""
+    rows = [r for r in make_corpus(n_domains_rows, seed=cfg.seed + 1)
+            if r["prompt"] not in exclude]
     enc = _encode(rows, tokenizer, cfg.max_length)
     g = torch.Generator().manual_seed(cfg.seed + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
@@ -235,7 +255,8 @@ def _pretrain(model: torch.nn.Module, tokenizer: Any, cfg: DemoConfig, n_domains
     return losses
 
 
-def _base_model(cfg: DemoConfig, device: torch.device, bar: Any) -> tuple[Any, Any, list]:
+def _base_model(cfg: DemoConfig, exclude: set, device: torch.device, bar: Any
+                ) -> tuple[Any, Any, list]:
     if cfg.model is not None:
         tokenizer = load_tokenizer(cfg.model)
         model = load_model(cfg.model, device=device)
@@ -247,8 +268,8 @@ def _base_model(cfg: DemoConfig, device: torch.device, bar: Any) -> tuple[Any, A
     model.to(device)
     losses = []
     if cfg.pretrain_steps:
-        losses = _pretrain(model, tokenizer, cfg, {"arithmetic": 600, "smiles": 600,
-                                                   "units": 600, "sorting": 600}, device, bar)
+        losses = _pretrain(model, tokenizer, cfg, dict.fromkeys(cfg.pretrain_domains, 1000),
+                           exclude, device, bar)
     return model, tokenizer, losses
 
 
@@ -460,7 +481,7 @@ def _run(cfg: DemoConfig, started: float) -> dict:
 
     total = cfg.steps * len(cfg.methods) + (cfg.pretrain_steps if cfg.model is None else 0)
     bar = tqdm(total=total, desc="demo", disable=not cfg.progress, unit="step")
-    base, tokenizer, pre_losses = _base_model(cfg, device, bar)
+    base, tokenizer, pre_losses = _base_model(cfg, {r["prompt"] for r in val_rows}, device, bar)
     base.eval()
     train = _encode(fit_rows, tokenizer, cfg.max_length)
     val = _encode(val_rows, tokenizer, cfg.max_length)
