@@ -76,7 +76,13 @@ from matroidopt.errors import InvalidInputError
 
 from .budgets import RULES, compute_quotas
 from .diagnostics import domain_counts
-from .features import SKETCHES, _mix_seed, gradient_features, select_parameters
+from .features import (
+    SKETCHES,
+    _as_index_tensor,
+    _mix_seed,
+    gradient_features,
+    select_parameters,
+)
 from .selector import METHODS, Selection, select_from_features
 from .utility import LR_RANGE
 
@@ -100,12 +106,8 @@ def _labels_from(input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -
 
 
 def _as_2d_int(x: Any, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        try:
-            x = torch.as_tensor(x)
-        except (TypeError, ValueError, RuntimeError) as exc:
-            raise InvalidInputError(f"{name}: expected a 2-D integer tensor, got {x!r}") from exc
-    if x.dim() != 2 or x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+    x = _as_index_tensor(x, name)
+    if x.dim() != 2:
         raise InvalidInputError(
             f"{name}: expected a 2-D integer tensor (examples × tokens), got shape "
             f"{tuple(x.shape)} and dtype {x.dtype}")
