@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="held-out anchors per selection")
     demo.add_argument("--eval-every", type=int, default=d.eval_every,
                       help="steps between validation measurements")
+    demo.add_argument("--conflicts-every", type=int, default=d.conflicts_every,
+                      help="steps between conflicting-pair measurements of the selected batch")
     demo.add_argument("--exact-match-per-domain", type=int, default=d.exact_match_per_domain,
                       help="validation prompts per domain decoded for exact-match accuracy")
     demo.add_argument("--pretrain-steps", type=int, default=d.pretrain_steps,
@@ -94,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 pool_size=args.pool_size, batch_size=args.batch_size, lr=args.lr,
                 lora_r=args.lora_r, sketch_dim=args.sketch_dim or None,
                 n_anchors=args.n_anchors, eval_every=args.eval_every,
+                conflicts_every=args.conflicts_every,
                 exact_match_per_domain=args.exact_match_per_domain,
                 pretrain_steps=args.pretrain_steps,
                 pretrain_domains=tuple(args.pretrain_domains), seed=args.seed, device=args.device,

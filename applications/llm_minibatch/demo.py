@@ -19,9 +19,10 @@ One run, same seeds, same pools, same step count for every method:
    methods), the method selects ``batch_size`` of them (``full`` trains on the whole pool),
    and one optimiser step runs on the selection. Selection uses the optimiser's current
    learning rate as η and the LoRA gradients as features (sketched).
-4. **Measurements.** Every ``eval_every`` steps: validation loss per domain (answer tokens)
-   and, on the batch just selected, the conflicting gradient pairs (negative inner products of
-   the exact per-example LoRA gradients, measured the same way for every method). At the end:
+4. **Measurements.** Every ``eval_every`` steps: validation loss per domain (answer tokens);
+   every ``conflicts_every`` steps, on the batch just selected, the conflicting gradient pairs
+   (negative inner products of the exact per-example LoRA gradients, measured the same way for
+   every method). At the end:
    exact-match accuracy of greedy answers per domain. Selection overhead is the selection
    time (features included) as a fraction of selection + training time per step.
 
@@ -101,6 +102,8 @@ class DemoConfig:
         Anchors per selection.
     eval_every : int
         Steps between validation measurements (also at step 0 and at the end).
+    conflicts_every : int
+        Steps between measurements of the conflicting pairs of the selected batch.
     exact_match_per_domain : int
         Validation prompts per domain decoded greedily for exact-match accuracy at the end.
     pretrain_steps : int
@@ -138,6 +141,7 @@ class DemoConfig:
     sketch_dim: int | None = 512
     n_anchors: int = 8
     eval_every: int = 25
+    conflicts_every: int = 5
     exact_match_per_domain: int = 40
     pretrain_steps: int = 600
     pretrain_domains: tuple[str, ...] = ("arithmetic", "sorting")
@@ -168,6 +172,7 @@ class DemoConfig:
             check_int(self.sketch_dim, "sketch_dim", minimum=1)
         check_int(self.n_anchors, "n_anchors", minimum=1)
         check_int(self.eval_every, "eval_every", minimum=1)
+        check_int(self.conflicts_every, "conflicts_every", minimum=1)
         check_int(self.exact_match_per_domain, "exact_match_per_domain", minimum=0)
         check_int(self.pretrain_steps, "pretrain_steps", minimum=0)
         self.pretrain_domains = tuple(self.pretrain_domains)
@@ -318,7 +323,7 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
         t0 = time.perf_counter()
         batch = _trim(selector.select_batch(pool, domains))
         t1 = time.perf_counter()
-        if (step + 1) % cfg.eval_every == 0 or step == 0:
+        if step % cfg.conflicts_every == 0:
             conflicts.append(_batch_conflicts(model, batch))
         t2 = time.perf_counter()
         loss = model(**batch).loss

@@ -18,7 +18,8 @@ from matroidopt.errors import InvalidInputError  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing.*:FutureWarning")
 
-SMALL = dict(steps=4, eval_every=2, pretrain_steps=3, exact_match_per_domain=2,
+SMALL = dict(steps=4, eval_every=2, conflicts_every=2, pretrain_steps=3,
+             exact_match_per_domain=2,
              hidden_size=16, layers=2, pool_size=16, batch_size=4, sketch_dim=64,
              threads=1, progress=False)
 
@@ -46,7 +47,7 @@ def test_demo_writes_table_json_and_plot(demo_run):
         assert all(0.0 <= v <= 1.0 for v in r["exact_match"].values())
         assert [p["step"] for p in r["curve"]] == [0, 2, 4]
         assert 0.0 <= r["overhead_fraction"] < 1.0
-        assert r["conflicts_measured_on"] == 3  # steps 1, 2 and 4
+        assert r["conflicts_measured_on"] == 2  # steps 0 and 2 (0-based)
         per_step = SMALL["pool_size"] if method == "full" else SMALL["batch_size"]
         assert sum(r["domain_totals"].values()) == per_step * SMALL["steps"]
     # every method starts from the same base model and the same validation set
@@ -79,6 +80,22 @@ def test_demo_on_a_user_jsonl_file(tmp_path):
     res = run_demo(DemoConfig(out=str(tmp_path / "o"), data=str(path),
                               **{**SMALL, "steps": 2, "methods": ("partitionsel", "random")}))
     assert set(res["methods"]["random"]["final_val_loss"]) == {"units", "sorting"}
+
+
+def test_demo_with_a_saved_model_directory(tmp_path):
+    """``--model DIR`` loads the model and tokenizer with from_pretrained (no pre-training)."""
+    from llm_minibatch.models import tiny_llama
+    from llm_minibatch.tokenization import ByteTokenizer
+
+    tiny_llama(hidden_size=16, layers=2, seed=4).save_pretrained(tmp_path / "m")
+    ByteTokenizer().save_pretrained(tmp_path / "m")
+    res = run_demo(DemoConfig(out=str(tmp_path / "o"), model=str(tmp_path / "m"),
+                              **{**SMALL, "steps": 2, "methods": ("partitionsel", "random")}))
+    assert res["pretrain"]["steps"] == 0
+    assert set(res["methods"]) == {"partitionsel", "random"}
+    with pytest.raises(InvalidInputError, match="path_or_name"):
+        run_demo(DemoConfig(out=str(tmp_path / "o"), model=str(tmp_path / "missing"),
+                            **SMALL))
 
 
 @pytest.mark.parametrize("field, value, match", [
