@@ -51,14 +51,6 @@ APP = Path(__file__).resolve().parents[2] / "applications"
 SHIPPED = APP / "llm_minibatch" / "data" / "corpus.jsonl"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def tok():
     return ByteTokenizer()

@@ -32,14 +32,6 @@ VOCAB = 40
 DOMAIN_NAMES = ("math", "code", "chem")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def make_model(seed=0, lora=True):
     model = tiny_llama(vocab_size=VOCAB, hidden_size=16, layers=2, heads=2, kv_heads=1,
                        max_position_embeddings=32, seed=seed)

@@ -46,14 +46,6 @@ VOCAB = 64
 DOMAINS = ["math"] * 8 + ["code"] * 5 + ["chem"] * 3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def make_model(seed=0, lora=True, dropout=0.1):
     torch.manual_seed(seed)
     cfg = LlamaConfig(vocab_size=VOCAB, hidden_size=16, intermediate_size=32,
