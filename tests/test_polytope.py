@@ -295,3 +295,17 @@ def test_bad_input_names_the_argument(call, arg):
         warnings.simplefilter("ignore", AssumptionWarning)
         with pytest.raises(InvalidInputError, match=rf"^{re.escape(arg)}:"):
             call()
+
+
+def test_matroid_methods_delegate_to_the_polytope_helpers():
+    m = mo.PartitionMatroid([0, 0, 1, 1, 2], [1, 2, 1])
+    inside = np.array([0.3, 0.6, 0.9, 0.8, 0.5])             # block sums 0.9, 1.7, 0.5
+    x = np.array([0.6, 0.6, 0.9, 0.8, 0.5])                  # block 0 sums to 1.2 > 1
+    assert m.polytope_contains(inside) and mo.in_matroid_polytope(m, inside)
+    assert not m.polytope_contains(x) and not mo.in_matroid_polytope(m, x)
+    np.testing.assert_allclose(m.project(x), mo.project_onto_matroid_polytope(m, x))
+    y = m.project(x)
+    sets, weights = m.decompose(y)
+    recon = sum(w * np.isin(np.arange(5), s) for s, w in zip(sets, weights))
+    np.testing.assert_allclose(recon, y, atol=1e-7)
+    assert all(m.is_independent(s) for s in sets)

@@ -133,6 +133,45 @@ class Matroid(Constraint):
             f"matroid: no strong basis exchange for {x} between {sorted(b1)} and {sorted(b2)}; "
             f"{self!r} violates the matroid axioms")
 
+    # ----------------------------------------------------------------- polytope
+    # thin delegates to matroidopt.polytope (imported on call: polytope imports this module)
+    def polytope_contains(self, x, tol: float = 1e-9) -> bool:
+        """Whether ``x`` lies in the matroid polytope; see
+        :func:`matroidopt.in_matroid_polytope`.
+
+        Examples
+        --------
+        >>> import matroidopt as mo
+        >>> m = mo.PartitionMatroid([0, 0, 1], [1, 1])
+        >>> m.polytope_contains([0.5, 0.5, 1.0]), m.polytope_contains([0.6, 0.5, 1.0])
+        (True, False)
+        """
+        from ..polytope import in_matroid_polytope
+
+        return in_matroid_polytope(self, x, tol=tol)
+
+    def project(self, x):
+        """The Euclidean projection of ``x`` onto the matroid polytope; see
+        :func:`matroidopt.project_onto_matroid_polytope`."""
+        from ..polytope import project_onto_matroid_polytope
+
+        return project_onto_matroid_polytope(self, x)
+
+    def decompose(self, x, tol: float = 1e-9):
+        """``x`` as a convex combination of independent sets ``(sets, weights)``; see
+        :func:`matroidopt.decompose_matroid_point`.
+
+        Examples
+        --------
+        >>> import matroidopt as mo
+        >>> sets, weights = mo.UniformMatroid(3, 1).decompose([0.5, 0.25, 0.0])
+        >>> round(float(sum(weights)), 12)
+        1.0
+        """
+        from ..polytope import decompose_matroid_point
+
+        return decompose_matroid_point(self, x, tol=tol)
+
     # ----------------------------------------------------------------- operations
     def truncate(self, k: int) -> Matroid:
         """The truncation to rank ``k``; see :func:`matroidopt.truncate`."""
