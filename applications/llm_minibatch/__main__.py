@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--lora-r", type=int, default=d.lora_r, help="LoRA rank")
     demo.add_argument("--sketch-dim", type=int, default=d.sketch_dim,
                       help="SRHT sketch size of the gradient features (0: no sketch)")
+    demo.add_argument("--param-filter", default=d.param_filter,
+                      choices=["lora", "lora_all", "lm_head"],
+                      help="parameters whose per-example gradients are the features")
     demo.add_argument("--n-anchors", type=int, default=d.n_anchors,
                       help="held-out anchors per selection")
     demo.add_argument("--eval-every", type=int, default=d.eval_every,
@@ -95,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 steps=args.steps, out=args.out, methods=tuple(args.methods),
                 pool_size=args.pool_size, batch_size=args.batch_size, lr=args.lr,
                 lora_r=args.lora_r, sketch_dim=args.sketch_dim or None,
+                param_filter=args.param_filter,
                 n_anchors=args.n_anchors, eval_every=args.eval_every,
                 conflicts_every=args.conflicts_every,
                 exact_match_per_domain=args.exact_match_per_domain,

@@ -66,7 +66,7 @@ from .data import (
 )
 from .diagnostics import conflicting_pairs
 from .evaluation import domain_losses, exact_match
-from .features import gradient_features
+from .features import FILTERS, gradient_features
 from .models import add_lora, load_model, load_tokenizer, tiny_llama
 from .selector import METHODS
 from .tokenization import ByteTokenizer, encode_examples
@@ -98,6 +98,9 @@ class DemoConfig:
         LoRA rank (adapters on q, k, v, o projections of every block).
     sketch_dim : int or None
         SRHT sketch size of the selection features (None: raw LoRA gradients).
+    param_filter : str
+        Parameters whose gradients are the features (``"lora"``: LoRA matrices of the last 3
+        blocks, ``"lora_all"``, ``"lm_head"``); also used for the conflicting-pair count.
     n_anchors : int
         Anchors per selection.
     eval_every : int
@@ -139,6 +142,7 @@ class DemoConfig:
     lr: float = 1e-3
     lora_r: int = 8
     sketch_dim: int | None = 512
+    param_filter: str = "lora"
     n_anchors: int = 8
     eval_every: int = 25
     conflicts_every: int = 5
@@ -171,6 +175,9 @@ class DemoConfig:
         if self.sketch_dim is not None:
             check_int(self.sketch_dim, "sketch_dim", minimum=1)
         check_int(self.n_anchors, "n_anchors", minimum=1)
+        if self.param_filter not in FILTERS:
+            raise InvalidInputError(
+                f"param_filter: expected one of {list(FILTERS)}, got {self.param_filter!r}")
         check_int(self.eval_every, "eval_every", minimum=1)
         check_int(self.conflicts_every, "conflicts_every", minimum=1)
         check_int(self.exact_match_per_domain, "exact_match_per_domain", minimum=0)
@@ -279,9 +286,10 @@ def _base_model(cfg: DemoConfig, exclude: set, device: torch.device, bar: Any
 
 
 # --------------------------------------------------------------------------- one method
-def _batch_conflicts(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[int, int]:
-    """Conflicting pairs of a batch from exact per-example LoRA gradients: (count, pairs)."""
-    g = gradient_features(model, batch["input_ids"], batch["labels"], param_filter="lora",
+def _batch_conflicts(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                     param_filter: str) -> tuple[int, int]:
+    """Conflicting pairs of a batch from exact per-example gradients: (count, pairs)."""
+    g = gradient_features(model, batch["input_ids"], batch["labels"], param_filter=param_filter,
                           attention_mask=batch["attention_mask"], normalize=True,
                           eval_mode=True)
     n = g.shape[0]
@@ -300,6 +308,7 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
     selector = PartitionSel(
         model, optimizer=opt, method=method, ratio=cfg.batch_size / cfg.pool_size,
         anchors=anchors, sketch_dim=cfg.sketch_dim, seed=cfg.seed,
+        param_filter=cfg.param_filter,
         minibatch_size=None if method == "full" else cfg.batch_size)
 
     def evaluate(step: int) -> dict:
@@ -324,7 +333,7 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
         batch = _trim(selector.select_batch(pool, domains))
         t1 = time.perf_counter()
         if step % cfg.conflicts_every == 0:
-            conflicts.append(_batch_conflicts(model, batch))
+            conflicts.append(_batch_conflicts(model, batch, cfg.param_filter))
         t2 = time.perf_counter()
         loss = model(**batch).loss
         loss.backward()

@@ -78,8 +78,10 @@ def test_demo_on_a_user_jsonl_file(tmp_path):
         r["domain"] = r.pop("task")
     write_jsonl(rows, path)
     res = run_demo(DemoConfig(out=str(tmp_path / "o"), data=str(path),
-                              **{**SMALL, "steps": 2, "methods": ("partitionsel", "random")}))
+                              **{**SMALL, "steps": 2, "methods": ("partitionsel", "random"),
+                                 "param_filter": "lm_head"}))
     assert set(res["methods"]["random"]["final_val_loss"]) == {"units", "sorting"}
+    assert res["config"]["param_filter"] == "lm_head"
 
 
 def test_demo_with_a_saved_model_directory(tmp_path):
@@ -103,6 +105,7 @@ def test_demo_with_a_saved_model_directory(tmp_path):
     ("batch_size", 32, "batch_size.*pool_size"),
     ("methods", ("partitionsel", "nope"), "methods"),
     ("lr", -1.0, "lr"),
+    ("param_filter", "nope", "param_filter"),
     ("device", "cuda:7" if not __import__("torch").cuda.is_available() else "bogus", "device"),
 ])
 def test_demo_bad_settings(tmp_path, field, value, match):
