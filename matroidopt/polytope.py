@@ -187,12 +187,26 @@ class Polytope:
     def __init__(self, n: int, A=None, b=None, *, user: Sequence[Callable] = (),
                  description: str = "") -> None:
         self.n = int(n)
-        self.A = np.zeros((0, self.n)) if A is None else np.asarray(A, dtype=np.float64)
-        self.b = np.zeros(0) if b is None else np.asarray(b, dtype=np.float64)
+        self._A = np.zeros((0, self.n)) if A is None else np.asarray(A, dtype=np.float64)
+        self._b = np.zeros(0) if b is None else np.asarray(b, dtype=np.float64)
         self._user = tuple(user)
         self.description = description
         self._lp = None
         self._qp = None
+
+    def _rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, b)``; subclasses may build them on first use."""
+        return self._A, self._b
+
+    @property
+    def A(self) -> np.ndarray:
+        """The inequality matrix of ``A x <= b`` (the box ``0 <= x <= 1`` not included)."""
+        return self._rows()[0]
+
+    @property
+    def b(self) -> np.ndarray:
+        """The right-hand side of ``A x <= b``."""
+        return self._rows()[1]
 
     def __repr__(self) -> str:
         extra = ", user constraints" if self._user else ""
@@ -382,23 +396,18 @@ class MatroidPolytope(Polytope):
     def __init__(self, matroid: Matroid) -> None:
         self.matroid = _check_matroid(matroid)
         super().__init__(matroid.n, description=f"P({matroid!r})")
-        self._rows_built = False
+        self._built = False
 
-    def _build(self) -> None:
-        if not self._rows_built:
-            self.A, self.b, how = _matroid_rows(self.matroid, "matroid")
+    def __repr__(self) -> str:
+        return f"MatroidPolytope({self.matroid!r})"
+
+    def _rows(self) -> tuple[np.ndarray, np.ndarray]:
+        # every user of A and b (constraints, intersections, projection) comes through here
+        if not self._built:
+            self._A, self._b, how = _matroid_rows(self.matroid, "matroid")
             self.description = f"P({self.matroid!r}) by {how}"
-            self._rows_built = True
-
-    def constraints(self, x) -> list:
-        self._build()
-        return super().constraints(x)
-
-    def __and__(self, other: Polytope) -> Polytope:
-        self._build()
-        if isinstance(other, MatroidPolytope):
-            other._build()
-        return Polytope.__and__(self, other)
+            self._built = True
+        return self._A, self._b
 
     def linear_maximize(self, weights) -> np.ndarray:
         w = _point(weights, self.n, "weights", cube=False)
@@ -408,10 +417,6 @@ class MatroidPolytope(Polytope):
 
     def contains(self, x, tol: float = 1e-9) -> bool:
         return in_matroid_polytope(self.matroid, x, tol=tol)
-
-    def project(self, x) -> np.ndarray:
-        self._build()
-        return super().project(x)
 
     def decompose(self, x, tol: float = 1e-9):
         """See :func:`decompose_matroid_point`."""
@@ -481,8 +486,6 @@ def polytope(*constraints) -> Polytope:
 
 def _part(c: Any) -> Polytope:
     if isinstance(c, Polytope):
-        if isinstance(c, MatroidPolytope):
-            c._build()
         return c
     if isinstance(c, Matroid):
         A, b, how = _matroid_rows(c, "constraint")

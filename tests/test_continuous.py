@@ -280,7 +280,30 @@ def test_beats_greedy_on_greedy_bad_instance(rounding, eps):
     assert xc == 1.0 and xa + xb == pytest.approx(1.0) and 0 < xa <= 2 * eps + 1 / 40
     assert r.info["fractional_value"] == pytest.approx(1.0 + eps * xa + xb)
     assert all(rr.upper_bound >= opt - 1e-12 for rr in runs)
-    assert r.guarantee == pytest.approx(E_RATIO) and r.expected
+    assert r.guarantee == pytest.approx(cg_ratio(40, m.rank())) and r.expected
+
+
+def cg_ratio(steps, rank):
+    """The finite-T guarantee of continuous greedy with exact weights."""
+    return max(0.0, 1 - (1 - 1 / steps) ** steps - rank * (rank - 1) / (2 * steps))
+
+
+def test_reported_guarantee_accounts_for_the_step_count():
+    # two items worth 1.01 covering one concept, two worth 1 covering one each; k = 2
+    f = mo.WeightedCoverage([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]],
+                            weights=[1.01, 1.0, 1.0])
+    m = mo.UniformMatroid(4, 2)
+    opt = brute_force_maximum(f, m).value
+    one = mo.continuous_greedy(f, m, steps=1, seed=0)
+    assert one.value / opt < E_RATIO                 # one step is far from 1 - 1/e ...
+    assert one.value >= one.guarantee * opt - 1e-12  # ... and the reported bound says so
+    assert one.guarantee == pytest.approx(cg_ratio(1, 2))
+    many = mo.continuous_greedy(f, m, steps=200, seed=0)
+    assert many.guarantee == pytest.approx(cg_ratio(200, 2)) and many.guarantee > 0.62
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # no assumption warning when sampled
+        sampled = mo.continuous_greedy(f, m, steps=5, samples=5, seed=0)
+    assert sampled.guarantee is None
 
 
 def check_solve(res, f, m, opt):
@@ -306,7 +329,7 @@ def test_meets_guarantee_in_mean_against_brute_force(data):
     runs = [mo.continuous_greedy(f, m, steps=30, rounding=rounding, seed=s) for s in range(8)]
     for r in runs:
         check_solve(r, f, m, opt)
-        assert r.guarantee == pytest.approx(E_RATIO) and r.expected
+        assert r.guarantee == pytest.approx(cg_ratio(30, m.rank())) and r.expected
     vals = np.array([r.value for r in runs])
     margin = Z * vals.std(ddof=1) / math.sqrt(len(vals))
     assert vals.mean() >= E_RATIO * opt - margin - 1e-9 * max(1.0, opt)
@@ -559,3 +582,15 @@ P3 = mo.PartitionMatroid([0, 0, 1], [1, 1])
 def test_bad_input_names_the_argument(call, arg):
     with pytest.raises(InvalidInputError, match=rf"^{re.escape(arg)}:"):
         call()
+
+
+def test_an_intersection_of_one_matroid_is_that_matroid():
+    f = mo.Modular([1.0, 2.0, 3.0, 4.0])
+    m = mo.PartitionMatroid([0, 0, 1, 1], [1, 1])
+    for rounding in ("swap", "pipage"):
+        res = mo.continuous_greedy(f, mo.Intersection(m), steps=5, seed=0, rounding=rounding)
+        bare = mo.continuous_greedy(f, m, steps=5, seed=0, rounding=rounding)
+        assert res.indices.tolist() == bare.indices.tolist()
+        assert m.is_independent(res.indices) and res.guarantee == bare.guarantee
+    with pytest.raises(InvalidInputError, match="constraint"):
+        mo.continuous_greedy(f, mo.Intersection(m, mo.UniformMatroid(4, 1)), steps=5)

@@ -309,3 +309,12 @@ def test_matroid_methods_delegate_to_the_polytope_helpers():
     recon = sum(w * np.isin(np.arange(5), s) for s, w in zip(sets, weights))
     np.testing.assert_allclose(recon, y, atol=1e-7)
     assert all(m.is_independent(s) for s in sets)
+
+
+def test_intersection_with_a_matroid_polytope_keeps_its_rows_in_either_order():
+    part = mo.PartitionMatroid([0, 0, 1, 1], [1, 1])
+    user = mo.Polytope.from_cvxpy(4, lambda x: [x[0] <= 1])
+    for P in (user & mo.polytope(part), mo.polytope(part) & user):
+        assert not P.contains([1.0, 1.0, 1.0, 1.0])
+        assert P.contains([1.0, 0.0, 1.0, 0.0])
+        assert P.b.size == 2
