@@ -14,6 +14,7 @@ Sub-commands
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 
@@ -68,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
                       help="pre-training steps of the tiny base model (ignored with --model)")
     demo.add_argument("--pretrain-domains", nargs="+", default=list(d.pretrain_domains),
                       help="generated domains of the pre-training corpus")
+    demo.add_argument("--hidden-size", type=int, default=d.hidden_size,
+                      help="width of the tiny model (a multiple of 8; ignored with --model)")
+    demo.add_argument("--layers", type=int, default=d.layers,
+                      help="transformer blocks of the tiny model (ignored with --model)")
+    demo.add_argument("--val-fraction", type=float, default=d.val_fraction,
+                      help="fraction of the examples held out for validation")
+    demo.add_argument("--max-length", type=int, default=d.max_length,
+                      help="longest encoded example, in tokens")
     demo.add_argument("--seed", type=int, default=d.seed)
     demo.add_argument("--device", default=d.device, help="cpu, cuda, cuda:1, ...")
     demo.add_argument("--model", default=None,
@@ -94,18 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from .demo import run_demo
 
-            res = run_demo(DemoConfig(
-                steps=args.steps, out=args.out, methods=tuple(args.methods),
-                pool_size=args.pool_size, batch_size=args.batch_size, lr=args.lr,
-                lora_r=args.lora_r, sketch_dim=args.sketch_dim or None,
-                param_filter=args.param_filter,
-                n_anchors=args.n_anchors, eval_every=args.eval_every,
-                conflicts_every=args.conflicts_every,
-                exact_match_per_domain=args.exact_match_per_domain,
-                pretrain_steps=args.pretrain_steps,
-                pretrain_domains=tuple(args.pretrain_domains), seed=args.seed, device=args.device,
-                model=args.model, data=args.data, threads=args.threads,
-                progress=not args.no_progress))
+            fields = {f.name for f in dataclasses.fields(DemoConfig)}
+            given = {k: v for k, v in vars(args).items() if k in fields}
+            res = run_demo(DemoConfig(**{
+                **given, "methods": tuple(args.methods),
+                "pretrain_domains": tuple(args.pretrain_domains),
+                "sketch_dim": args.sketch_dim or None, "progress": not args.no_progress}))
             print(res["table"])
             print(f"\n{res['seconds']:.0f} s; wrote {', '.join(res['files'].values())}")
         else:

@@ -32,7 +32,7 @@ validation loss against the step, one line per method).
 
 Examples
 --------
-The demo in a reduced size (the test suite runs it like this)::
+The demo in a reduced size (the test suite runs :func:`run_demo` smaller still)::
 
     python -m llm_minibatch demo --steps 10 --out demo_out
 """
@@ -45,7 +45,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ from .features import FILTERS, gradient_features
 from .models import add_lora, load_model, load_tokenizer, tiny_llama
 from .selector import METHODS
 from .tokenization import ByteTokenizer, encode_examples
-from .training import AnchorSampler, PartitionSel, split_anchors
+from .training import AnchorSampler, PartitionSel, split_anchors, trim_padding
 
 __all__ = ["DEFAULT_METHODS", "DemoConfig", "format_table", "plot_curves", "run_demo"]
 
@@ -159,7 +159,6 @@ class DemoConfig:
     max_length: int = 64
     threads: int | None = None
     progress: bool = True
-    extra: dict = field(default_factory=dict)
 
     def validate(self) -> DemoConfig:
         """Check every field, naming the bad one; returns ``self``."""
@@ -189,6 +188,10 @@ class DemoConfig:
                 f"pretrain_domains: expected a non-empty subset of {list(GENERATORS)}, got "
                 f"{list(self.pretrain_domains)}")
         check_int(self.hidden_size, "hidden_size", minimum=8)
+        if self.hidden_size % 8:  # 4 heads of an even width (rotary embeddings)
+            raise InvalidInputError(
+                f"hidden_size: expected a multiple of 8 (4 heads of even width), got "
+                f"{self.hidden_size}")
         check_int(self.layers, "layers", minimum=1)
         check_int(self.seed, "seed", minimum=0)
         check_real(self.val_fraction, "val_fraction", low=0.0, high=1.0, low_open=True,
@@ -199,6 +202,8 @@ class DemoConfig:
         methods = tuple(self.methods)
         if not methods:
             raise InvalidInputError("methods: expected at least one method")
+        if len(set(methods)) != len(methods):
+            raise InvalidInputError(f"methods: each method once, got {list(methods)}")
         unknown = [m for m in methods if m not in METHODS]
         if unknown:
             raise InvalidInputError(
@@ -228,13 +233,6 @@ def _encode(rows: Sequence[dict], tokenizer: Any, max_length: int) -> dict[str, 
                            pad_to_max_length=False)
 
 
-def _trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drop the trailing columns that are padding in every row (exact for causal LMs)."""
-    used = batch["attention_mask"].ne(0).any(0).nonzero()
-    t = int(used.max()) + 1 if used.numel() else 1
-    return {k: v[:, :t] for k, v in batch.items()}
-
-
 def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: v.to(device) for k, v in batch.items()}
 
@@ -256,7 +254,7 @@ def _pretrain(model: torch.nn.Module, tokenizer: Any, cfg: DemoConfig, n_domains
     bs = 32
     for _ in range(cfg.pretrain_steps):
         idx = torch.randint(0, n, (bs,), generator=g)
-        batch = _to(_trim({k: v[idx] for k, v in enc.items()}), device)
+        batch = _to(trim_padding({k: v[idx] for k, v in enc.items()}), device)
         loss = model(**batch).loss
         loss.backward()
         opt.step()
@@ -312,7 +310,7 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
         minibatch_size=None if method == "full" else cfg.batch_size)
 
     def evaluate(step: int) -> dict:
-        losses = domain_losses(model, _to(val, device), val_domains, batch_size=128)
+        losses = domain_losses(model, val, val_domains, batch_size=128)
         return {"step": step, "mean": float(np.mean(list(losses.values()))),
                 "domains": {str(d): float(v) for d, v in losses.items()}}
 
@@ -327,10 +325,10 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
         if len(rows) < cfg.pool_size:  # wrap around the shared order
             rows = np.concatenate([rows, order[:cfg.pool_size - len(rows)]])
         idx = torch.as_tensor(rows, dtype=torch.long)
-        pool = _to(_trim({k: v[idx] for k, v in train.items()}), device)
+        pool = _to(trim_padding({k: v[idx] for k, v in train.items()}), device)
         domains = [train_domains[i] for i in rows]
         t0 = time.perf_counter()
-        batch = _trim(selector.select_batch(pool, domains))
+        batch = trim_padding(selector.select_batch(pool, domains))
         t1 = time.perf_counter()
         if step % cfg.conflicts_every == 0:
             conflicts.append(_batch_conflicts(model, batch, cfg.param_filter))
@@ -498,7 +496,7 @@ def _run(cfg: DemoConfig, started: float) -> dict:
     base, tokenizer, pre_losses = _base_model(cfg, {r["prompt"] for r in val_rows}, device, bar)
     base.eval()
     train = _encode(fit_rows, tokenizer, cfg.max_length)
-    val = _encode(val_rows, tokenizer, cfg.max_length)
+    val = _to(_encode(val_rows, tokenizer, cfg.max_length), device)  # moved once
     anchors = AnchorSampler(_encode(anchor_rows, tokenizer, cfg.max_length),
                             n_anchors=cfg.n_anchors, seed=cfg.seed)
     train_domains = [r["domain"] for r in fit_rows]
@@ -511,10 +509,10 @@ def _run(cfg: DemoConfig, started: float) -> dict:
             if per.get(r["domain"], 0) < cfg.exact_match_per_domain:
                 per[r["domain"]] = per.get(r["domain"], 0) + 1
                 em_rows.append(r)
-    base_losses = domain_losses(base, _to(val, device), val_domains, batch_size=128)
+    base_losses = domain_losses(base, val, val_domains, batch_size=128)
 
     results: dict[str, Any] = {
-        "config": {k: v for k, v in asdict(cfg).items() if k != "extra"},
+        "config": asdict(cfg),
         "data": {"train": len(fit_rows), "anchors": len(anchor_rows), "val": len(val_rows),
                  "train_per_domain": _count(train_domains),
                  "val_per_domain": _count(val_domains)},

@@ -329,7 +329,8 @@ def load_model(path_or_name: str | os.PathLike, *, dtype: Any = None,
 
 
 def load_tokenizer(path_or_name: str | os.PathLike, **kwargs: Any) -> Any:
-    """A tokenizer: :class:`ByteTokenizer` for ``"byte"`` (or a directory it was saved into),
+    """A tokenizer: :class:`ByteTokenizer` for ``"byte"``, a :data:`TINY_MODELS` name, or a
+    directory it was saved into;
     otherwise ``AutoTokenizer.from_pretrained``.
 
     A local directory is read with ``local_files_only=True``. A Hugging Face tokenizer without
@@ -353,8 +354,8 @@ def load_tokenizer(path_or_name: str | os.PathLike, **kwargs: Any) -> Any:
     ByteTokenizer(vocab_size=259, pad=256, bos=257, eos=258)
     """
     name = str(path_or_name)
-    if not isinstance(path_or_name, os.PathLike) and name == "byte":
-        return ByteTokenizer()
+    if not isinstance(path_or_name, os.PathLike) and (name == "byte" or name in TINY_MODELS):
+        return ByteTokenizer()  # the tiny models are built for the byte vocabulary
     if _is_local(path_or_name):
         p = Path(os.path.expanduser(name))
         if not p.is_dir():

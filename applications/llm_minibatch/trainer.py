@@ -23,8 +23,6 @@ Selection
     normalised over the selected rows, not over the pools, and an accumulated step equals the
     unaccumulated step on the same selection. (Selection never touches gradients, so selecting
     the micro-batches of a step before their backward passes changes nothing.)
-    :meth:`PartitionSelTrainer.training_step` still accepts an unselected pool (one that
-    carries the domain column), for callers that drive it directly.
 η and step
     η is the optimiser's current learning rate (``optimizer.param_groups[0]["lr"]``, the rate
     of the update the selected batch feeds; clipped into ``[1e-8, 10]`` by the selector, so a
@@ -90,16 +88,15 @@ from transformers.utils import is_datasets_available
 from matroidopt._backend import check_int
 from matroidopt.errors import InvalidInputError
 
-from .training import AnchorSampler, PartitionSel, split_anchors
+from .training import AnchorSampler, PartitionSel, _collate, split_anchors, trim_padding
 
 __all__ = ["STATE_FILE", "PartitionSelTrainer", "PoolCollator"]
 
 #: Name of the selector-state file written into every checkpoint folder.
 STATE_FILE = "partitionsel_state.json"
 _STATE_FORMAT = "llm_minibatch.PartitionSelTrainer/1"
-IGNORE_INDEX = -100
 #: Keys of ``selector_kwargs`` the trainer sets itself.
-_RESERVED = ("model", "optimizer", "anchors")
+_RESERVED = ("model", "optimizer", "anchors", "minibatch_size")
 
 
 # --------------------------------------------------------------------------- collator
@@ -115,10 +112,10 @@ class PoolCollator:
         key (absent when no example has one; some with and some without is an error).
 
     Each example is a mapping with ``input_ids`` (list or 1-D tensor) and optionally
-    ``labels`` (default: the input ids, i.e. causal-LM training on every token) and
-    ``attention_mask`` (default: all ones). Sequences are right-padded to the longest one:
-    ``input_ids`` with ``pad_token_id``, ``labels`` with -100 (ignored by the loss),
-    ``attention_mask`` with 0. Other keys are dropped.
+    ``labels`` (default: the input ids with masked positions ignored, i.e. causal-LM training
+    on every real token) and ``attention_mask`` (default: all ones). Sequences are
+    right-padded to the longest one: ``input_ids`` with ``pad_token_id``, ``labels`` with -100
+    (ignored by the loss), ``attention_mask`` with 0. Other keys are dropped.
 
     Returns (from a call)
     ---------------------
@@ -144,49 +141,11 @@ class PoolCollator:
         return f"PoolCollator(pad_token_id={self.pad_token_id}, " \
                f"domain_column={self.domain_column!r})"
 
-    @staticmethod
-    def _row(x: Any, name: str, i: int) -> torch.Tensor:
-        try:
-            t = torch.as_tensor(x)
-        except (TypeError, ValueError, RuntimeError) as exc:
-            raise InvalidInputError(
-                f"features: example {i} has a non-numeric {name!r} ({x!r})") from exc
-        if t.is_floating_point() or t.is_complex():
-            raise InvalidInputError(f"features: example {i}: {name!r} must hold integers")
-        return t.to(torch.long).reshape(-1)
-
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict:
         if len(features) == 0:
             raise InvalidInputError("features: cannot collate an empty list of examples")
-        ids, labs, masks, doms = [], [], [], []
-        for i, ex in enumerate(features):
-            if not isinstance(ex, Mapping) or "input_ids" not in ex:
-                keys = list(ex)[:8] if isinstance(ex, Mapping) else type(ex).__name__
-                raise InvalidInputError(
-                    f"features: example {i} has no 'input_ids' (got {keys})")
-            x = self._row(ex["input_ids"], "input_ids", i)
-            m = ex.get("attention_mask")
-            m = torch.ones_like(x) if m is None else self._row(m, "attention_mask", i)
-            y = ex.get("labels")
-            y = x.clone() if y is None else self._row(y, "labels", i)
-            if not (x.numel() == y.numel() == m.numel()) or x.numel() == 0:
-                raise InvalidInputError(
-                    f"features: example {i} has input_ids/labels/attention_mask of lengths "
-                    f"{x.numel()}/{y.numel()}/{m.numel()}; expected equal, non-zero lengths")
-            ids.append(x)
-            labs.append(y)
-            masks.append(m)
-            doms.append(ex[self.domain_column] if self.domain_column in ex else _MISSING)
-        t = max(x.numel() for x in ids)
-
-        def pad(rows: list, value: int) -> torch.Tensor:
-            out = torch.full((len(rows), t), value, dtype=torch.long)
-            for i, r in enumerate(rows):
-                out[i, :r.numel()] = r
-            return out
-
-        batch = {"input_ids": pad(ids, self.pad_token_id), "labels": pad(labs, IGNORE_INDEX),
-                 "attention_mask": pad(masks, 0)}
+        batch = _collate(features, self.pad_token_id, arg="features", keep_mask=True)
+        doms = [ex.get(self.domain_column, _MISSING) for ex in features]
         missing = [i for i, d in enumerate(doms) if d is _MISSING]
         if missing and len(missing) < len(doms):
             raise InvalidInputError(
@@ -255,24 +214,6 @@ def _rows(ds: Any, idx: Sequence[int] | None = None) -> list:
     return [dict(ds[int(i)]) for i in idx]
 
 
-def _trim(batch: dict) -> dict:
-    """Drop trailing columns that are padding in every row (attention mask 0 everywhere).
-
-    Exact for causal LMs: later positions never influence earlier ones, and the dropped
-    positions carry no target.
-    """
-    mask = batch.get("attention_mask")
-    if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or mask.shape[0] == 0:
-        return batch
-    used = mask.ne(0).any(0).nonzero()
-    t = int(used.max()) + 1 if used.numel() else 1
-    if t == mask.shape[1]:
-        return batch
-    width = mask.shape[1]
-    return {k: (v[:, :t] if isinstance(v, torch.Tensor) and v.dim() >= 2 and v.shape[1] == width
-                else v) for k, v in batch.items()}
-
-
 # --------------------------------------------------------------------------- the trainer
 class PartitionSelTrainer(Trainer):
     """``transformers.Trainer`` that trains on PartitionSel's selection from each pool.
@@ -288,7 +229,8 @@ class PartitionSelTrainer(Trainer):
         ``seed`` (default: ``args.seed``), ``chunk_size``, ``deterministic``,
         ``target_proportions``, ``quotas``, ``keep_all``, ``process_group``, ``lr`` (default:
         ``args.learning_rate``; only used before the optimiser exists). ``model``,
-        ``optimizer`` and ``anchors`` are set by the trainer.
+        ``optimizer``, ``anchors`` and ``minibatch_size`` (``per_device_train_batch_size`` ×
+        world size) are set by the trainer.
     anchor_dataset : dataset, sequence of examples, batch mapping or AnchorSampler, optional
         The held-out anchor set (encoded like the training examples; a domain column is
         ignored). Default: hold out 0.5 % of ``train_dataset`` (see module docstring).
@@ -347,7 +289,8 @@ class PartitionSelTrainer(Trainer):
         if reserved:
             raise InvalidInputError(
                 f"selector_kwargs: {reserved} are set by PartitionSelTrainer (the Trainer's "
-                "model and optimizer; anchors come from anchor_dataset)")
+                "model and optimizer; anchors come from anchor_dataset; minibatch_size is "
+                "per_device_train_batch_size times the world size)")
         if pool_size is not None:
             pool_size = check_int(pool_size, "pool_size", minimum=1)
             if "ratio" in skw:
@@ -376,6 +319,10 @@ class PartitionSelTrainer(Trainer):
                 "PartitionSelTrainer's pools cannot honour; use 'random', 'sequential' or "
                 "'group_by_length'")
         skw.setdefault("seed", int(self.args.seed))
+        if skw.get("method", "partitionsel") != "full":
+            # exactly b rows per device: the selection is world_size · b rows of the gathered
+            # pools (round(ratio · world · N) can miss that by one under torch.distributed)
+            skw["minibatch_size"] = b * max(1, self.args.world_size)
         if "lr" not in skw and self.args.learning_rate > 0:
             skw["lr"] = float(self.args.learning_rate)
         self._selector_kwargs = skw
@@ -546,7 +493,7 @@ class PartitionSelTrainer(Trainer):
             step = self._selector_step(micro)
         domains = pool[self.domain_column]
         rest = {k: v for k, v in pool.items() if k != self.domain_column}
-        batch = _trim(self.selector.select_batch(rest, domains, step=step))
+        batch = trim_padding(self.selector.select_batch(rest, domains, step=step))
         h = self.selector.history[-1] if self.selector.history else {}
         entry = {
             "global_step": int(self.state.global_step), "micro_step": int(micro),
@@ -574,21 +521,6 @@ class PartitionSelTrainer(Trainer):
                 break
             batches.append(self.select_pool(pool, micro=micro))
         return batches, self._get_num_items_in_batch(batches, device)
-
-    def training_step(self, model: nn.Module, inputs: dict[str, Any],
-                      num_items_in_batch: torch.Tensor | int | None = None) -> torch.Tensor:
-        """The Trainer's step on the selected minibatch.
-
-        ``inputs`` coming from :meth:`get_batch_samples` are already selected; an unselected
-        pool (one still carrying the domain column, e.g. from a direct call) is selected here
-        first, with the selector's own step counter, and ``num_items_in_batch`` recounted over
-        the selection.
-        """
-        if isinstance(inputs, Mapping) and self.domain_column in inputs:
-            inputs = self.select_pool(inputs, step=self.selector.step)
-            if num_items_in_batch is not None:
-                num_items_in_batch = self._get_num_items_in_batch([inputs], self.args.device)
-        return super().training_step(model, inputs, num_items_in_batch)
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if isinstance(inputs, Mapping) and self.domain_column in inputs:

@@ -86,7 +86,7 @@ from .features import (
 from .selector import METHODS, Selection, select_from_features
 from .utility import LR_RANGE
 
-__all__ = ["AnchorSampler", "PartitionSel", "selected_batches", "split_anchors"]
+__all__ = ["AnchorSampler", "PartitionSel", "selected_batches", "split_anchors", "trim_padding"]
 
 IGNORE_INDEX = -100
 #: Methods that select without gradient features (and need neither anchors nor η).
@@ -114,23 +114,32 @@ def _as_2d_int(x: Any, name: str) -> torch.Tensor:
     return x
 
 
-def _collate(examples: Sequence[Mapping], pad_token_id: int) -> dict:
-    """Right-pad a list of encoded examples (token-id sequences) into a batch dict."""
+def _row(example: Mapping, key: str, where: str) -> torch.Tensor:
+    return _as_index_tensor(example[key], f"{where}: {key!r}").to(torch.long).reshape(-1)
+
+
+def _collate(examples: Sequence[Mapping], pad_token_id: int, *,
+             arg: str = "examples_or_batch", keep_mask: bool = False) -> dict:
+    """Right-pad a list of encoded examples (token-id sequences) into a batch dict.
+
+    Missing labels default to the inputs with padding ignored (:func:`_labels_from`), missing
+    attention masks to ones. The mask is returned when ``keep_mask`` or when some position is
+    masked. Errors name ``arg``.
+    """
     ids, labs, masks = [], [], []
     for i, ex in enumerate(examples):
         if not isinstance(ex, Mapping) or "input_ids" not in ex:
-            raise InvalidInputError(
-                f"examples_or_batch: example {i} is not a mapping with 'input_ids'")
-        x = torch.as_tensor(ex["input_ids"], dtype=torch.long).reshape(-1)
-        m = ex.get("attention_mask")
-        m = (torch.ones_like(x) if m is None
-             else torch.as_tensor(m, dtype=torch.long).reshape(-1))
-        y = ex.get("labels")
-        y = _labels_from(x, m) if y is None else torch.as_tensor(y, dtype=torch.long).reshape(-1)
+            keys = list(ex)[:8] if isinstance(ex, Mapping) else type(ex).__name__
+            raise InvalidInputError(f"{arg}: example {i} has no 'input_ids' (got {keys})")
+        where = f"{arg}: example {i}"
+        x = _row(ex, "input_ids", where)
+        m = (torch.ones_like(x) if ex.get("attention_mask") is None
+             else _row(ex, "attention_mask", where))
+        y = _labels_from(x, m) if ex.get("labels") is None else _row(ex, "labels", where)
         if not (x.numel() == m.numel() == y.numel()) or x.numel() == 0:
             raise InvalidInputError(
-                f"examples_or_batch: example {i} has input_ids/labels/attention_mask of "
-                f"lengths {x.numel()}/{y.numel()}/{m.numel()}; expected equal, non-zero lengths")
+                f"{arg}: example {i} has input_ids/labels/attention_mask of lengths "
+                f"{x.numel()}/{y.numel()}/{m.numel()}; expected equal, non-zero lengths")
         ids.append(x)
         labs.append(y)
         masks.append(m)
@@ -144,9 +153,36 @@ def _collate(examples: Sequence[Mapping], pad_token_id: int) -> dict:
 
     batch = {"input_ids": pad(ids, pad_token_id), "labels": pad(labs, IGNORE_INDEX)}
     mask = pad(masks, 0)
-    if not bool(mask.all()):
+    if keep_mask or not bool(mask.all()):
         batch["attention_mask"] = mask
     return batch
+
+
+def trim_padding(batch: Mapping[str, Any]) -> dict:
+    """Drop the trailing columns that are padding in every row (attention mask 0 everywhere).
+
+    Exact for causal LMs: later positions never influence earlier ones, and the dropped
+    positions carry no target. Entries that are not ``(rows, columns)`` tensors of the mask's
+    width pass through unchanged; a batch without a 2-D mask is returned as is.
+
+    Examples
+    --------
+    >>> import torch
+    >>> b = {"input_ids": torch.tensor([[5, 6, 0], [7, 0, 0]]),
+    ...      "attention_mask": torch.tensor([[1, 1, 0], [1, 0, 0]])}
+    >>> trim_padding(b)["input_ids"].tolist()
+    [[5, 6], [7, 0]]
+    """
+    mask = batch.get("attention_mask")
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or mask.shape[0] == 0:
+        return dict(batch)
+    used = mask.ne(0).any(0).nonzero()
+    t = int(used.max()) + 1 if used.numel() else 1
+    width = mask.shape[1]
+    if t == width:
+        return dict(batch)
+    return {k: (v[:, :t] if isinstance(v, torch.Tensor) and v.dim() >= 2 and v.shape[1] == width
+                else v) for k, v in batch.items()}
 
 
 def _domain_list(domains: Any, name: str = "domains") -> list:
@@ -745,13 +781,7 @@ class PartitionSel:
         Tensors are indexed by row; lists with one entry per pool row are indexed likewise;
         every other entry is passed through unchanged.
         """
-        indices, pool = self._run(pool_batch, domains, step)
-        d = _Dist(self.process_group)
-        if d.world > len(indices):
-            raise InvalidInputError(
-                f"ratio: the minibatch (b={len(indices)}) has fewer rows than the "
-                f"{d.world} ranks, so some rank would train on nothing; raise ratio or the "
-                "pool size")
+        indices, pool = self._run(pool_batch, domains, step, for_batch=True)
         share = self.local_share(indices)
         n = len(self._last_labels)
         out = {}
@@ -827,17 +857,18 @@ class PartitionSel:
             return pad if isinstance(pad, int) and pad >= 0 else 0
         return 0
 
-    def _run(self, pool_batch: Any, domains: Any, step: int | None) -> tuple[torch.Tensor, dict]:
+    def _run(self, pool_batch: Any, domains: Any, step: int | None, for_batch: bool = False
+             ) -> tuple[torch.Tensor, dict]:
         step = self._step_for(step)
         d = _Dist(self.process_group)
         dev = _model_device(self.model)
         rng_devices = [dev.index if dev.index is not None else torch.cuda.current_device()] \
             if dev.type == "cuda" else []
         with torch.random.fork_rng(devices=rng_devices):
-            return self._run_inner(pool_batch, domains, step, d)
+            return self._run_inner(pool_batch, domains, step, d, for_batch)
 
-    def _run_inner(self, pool_batch: Any, domains: Any, step: int, d: _Dist
-                   ) -> tuple[torch.Tensor, dict]:
+    def _run_inner(self, pool_batch: Any, domains: Any, step: int, d: _Dist,
+                   for_batch: bool = False) -> tuple[torch.Tensor, dict]:
         # 1. this rank's pool, checked; under DDP the checks' verdicts are shared first
         error = None
         try:
@@ -880,6 +911,10 @@ class PartitionSel:
             raise InvalidInputError(
                 f"pool_batch: the pool has {n_total} examples, fewer than the minibatch size "
                 f"b={b}")
+        if for_batch and d.world > b:  # checked before any state changes
+            raise InvalidInputError(
+                f"ratio: the minibatch (b={b}) has fewer rows than the {d.world} ranks, so "
+                "some rank would train on nothing; raise ratio or the pool size")
 
         # 2. features (local part), then gathered
         G = A = None

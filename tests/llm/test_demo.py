@@ -95,6 +95,9 @@ def test_demo_with_a_saved_model_directory(tmp_path):
                               **{**SMALL, "steps": 2, "methods": ("partitionsel", "random")}))
     assert res["pretrain"]["steps"] == 0
     assert set(res["methods"]) == {"partitionsel", "random"}
+    tiny = run_demo(DemoConfig(out=str(tmp_path / "t"), model="tiny-llama",
+                               **{**SMALL, "steps": 1, "methods": ("random",)}))
+    assert tiny["pretrain"]["steps"] == 0
     with pytest.raises(InvalidInputError, match="path_or_name"):
         run_demo(DemoConfig(out=str(tmp_path / "o"), model=str(tmp_path / "missing"),
                             **SMALL))
@@ -106,6 +109,8 @@ def test_demo_with_a_saved_model_directory(tmp_path):
     ("methods", ("partitionsel", "nope"), "methods"),
     ("lr", -1.0, "lr"),
     ("param_filter", "nope", "param_filter"),
+    ("hidden_size", 12, "hidden_size"),
+    ("methods", ("random", "random"), "methods"),
     ("device", "cuda:7" if not __import__("torch").cuda.is_available() else "bogus", "device"),
 ])
 def test_demo_bad_settings(tmp_path, field, value, match):
@@ -147,3 +152,14 @@ def test_module_entry_point_runs():
     done = subprocess.run([sys.executable, "-m", "llm_minibatch", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "demo" in done.stdout
+
+
+def test_cli_has_a_flag_for_every_setting(capsys):
+    import dataclasses
+
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = capsys.readouterr().out
+    for f in dataclasses.fields(DemoConfig):
+        if f.name != "progress":  # --no-progress
+            assert "--" + f.name.replace("_", "-") in text, f.name

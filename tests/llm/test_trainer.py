@@ -222,3 +222,22 @@ def test_reserved_and_unknown_selector_kwargs(tmp_path):
 def test_pool_collator_rejects_mixed_domains():
     with pytest.raises(InvalidInputError, match="domain"):
         PoolCollator()([{"input_ids": [1, 2], "domain": "a"}, {"input_ids": [3]}])
+
+
+def test_the_selector_takes_exactly_the_per_device_batch(tmp_path):
+    # b = 5, ratio 0.3: pool round(5 / 0.3) = 17; the selection is b rows, not round(0.3 · 17·w)
+    trainer = make_trainer(tmp_path, per_device_train_batch_size=5, max_steps=1,
+                           selector_kwargs={"ratio": 0.3})
+    assert trainer.pool_size == 17 and trainer.selector.minibatch_size == 5
+    trainer.train()
+    assert len(trainer.selection_log[-1]["indices"]) == 5
+    with pytest.raises(InvalidInputError, match="minibatch_size"):
+        make_trainer(tmp_path, selector_kwargs={"minibatch_size": 3})
+
+
+def test_pool_collator_ignores_masked_positions_in_default_labels():
+    pool = PoolCollator()([{"input_ids": [0, 0, 5, 6], "attention_mask": [0, 0, 1, 1],
+                            "domain": "a"}])
+    assert pool["labels"].tolist() == [[-100, -100, 5, 6]]
+    with pytest.raises(InvalidInputError, match="features: example 0"):
+        PoolCollator()([{"input_ids": [0.5, 1.0], "domain": "a"}])
