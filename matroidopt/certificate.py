@@ -38,10 +38,10 @@ GUARANTEES: tuple[tuple[str, str, str, str], ...] = (
     ("cost_benefit_greedy", "knapsack", "monotone submodular", "(1 - 1/e)/2"),
     ("random_greedy", "cardinality", "non-negative submodular", "1/e (expected)"),
     ("random_greedy", "cardinality", "monotone submodular", "1 - 1/e (expected)"),
-    ("continuous_greedy (T steps, exact weights)", "any matroid", "monotone submodular",
-     "1 - (1 - 1/T)^T - r(r - 1)/(2T) -> 1 - 1/e (expected)"),
-    ("continuous_greedy(variant='threshold', ε), exact weights", "any matroid",
-     "monotone submodular", "1 - 1/e - ε (expected)"),
+    ("continuous_greedy", "any matroid", "monotone submodular",
+     "1 - (1 - 1/T)^T - r(r - 1)/(2T), T steps, exact weights -> 1 - 1/e (expected)"),
+    ("continuous_greedy(variant='threshold', ε)", "any matroid", "monotone submodular",
+     "1 - 1/e - ε, exact weights (expected)"),
 )
 
 

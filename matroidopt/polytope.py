@@ -193,6 +193,9 @@ class Polytope:
         self.description = description
         self._lp = None
         self._qp = None
+        #: ``max <weights, v>`` of the latest :meth:`linear_maximize` (None when the solver
+        #: did not report an optimum to its tolerance)
+        self.last_value: float | None = None
 
     def _rows(self) -> tuple[np.ndarray, np.ndarray]:
         """``(A, b)``; subclasses may build them on first use."""
@@ -304,6 +307,8 @@ class Polytope:
         if x.value is None or prob.status not in ("optimal", "optimal_inaccurate"):
             raise InvalidInputError(  # pragma: no cover - a down-closed polytope is feasible
                 f"constraints: the LP step failed with status {prob.status}")
+        # the optimum, for certificates: only when the solver reports it solved to tolerance
+        self.last_value = float(prob.value) if prob.status == "optimal" else None
         return np.clip(np.asarray(x.value, dtype=np.float64), 0.0, 1.0) + 0.0
 
     def contains(self, x, tol: float = 1e-9) -> bool:
@@ -413,6 +418,7 @@ class MatroidPolytope(Polytope):
         w = _point(weights, self.n, "weights", cube=False)
         out = np.zeros(self.n)
         out[self.matroid.max_weight_independent(w)] = 1.0
+        self.last_value = float(w @ out)  # the matroid greedy is exact
         return out
 
     def contains(self, x, tol: float = 1e-9) -> bool:

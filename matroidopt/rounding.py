@@ -292,9 +292,9 @@ def _pipage_round(m: Matroid, family: list[tuple[np.ndarray, int]], x: np.ndarra
     for A, _cap in family:
         frac = [int(j) for j in A if _fractional(x[j])]
         while len(frac) >= 2:
-            i, j = frac[-2], frac[-1]
+            j, i = frac.pop(), frac.pop()  # in place: O(1) per step
             _pipage_step(x, i, j, rng)
-            frac = frac[:-2] + [k for k in (i, j) if _fractional(x[k])]
+            frac.extend(k for k in (i, j) if _fractional(x[k]))
     ones = np.flatnonzero(x >= 1.0).tolist()
     if not m._is_feasible(ones):  # pragma: no cover - excluded by the polytope check
         raise InvalidInputError(f"x: pipage rounding reached the dependent set {ones}; is x in "

@@ -386,8 +386,8 @@ class FractionalResult:
 
 
 def _lp_slack(value: float) -> float:
-    """An LP optimum raised by the solver's tolerance (HiGHS: 1e-7 primal feasibility), so
-    that the certificate stays an upper bound when the solver's point is slightly off."""
+    """An LP optimum (reported "optimal" by the solver) raised by its tolerance (HiGHS: 1e-7),
+    so that the certificate stays an upper bound; inaccurate solves certify nothing."""
     return value + _LP_TOL * max(1.0, abs(value))
 
 
@@ -508,8 +508,8 @@ def measured_continuous_greedy(utility: Utility, polytope, *, steps: int = DEFAU
         calls += c
         v = torch.from_numpy(P.linear_maximize(w.numpy()))
         lp_calls += 1
-        if cert and F is not None:
-            best = min(best, F + _lp_slack(float(w @ v)))
+        if cert and F is not None and P.last_value is not None:
+            best = min(best, F + _lp_slack(P.last_value))
         x = x + (v * (1.0 - x) if measured else v) / steps
         x.clamp_(0.0, 1.0)
     if closed:
@@ -517,9 +517,10 @@ def measured_continuous_greedy(utility: Utility, polytope, *, steps: int = DEFAU
         if cert:
             w, F, c = _expected_gains(u, x, None, rng)
             calls += c
-            best = min(best, F + _lp_slack(float(w @ torch.from_numpy(
-                P.linear_maximize(w.numpy())))))
+            P.linear_maximize(w.numpy())
             lp_calls += 1
+            if P.last_value is not None:
+                best = min(best, F + _lp_slack(P.last_value))
     else:
         value, stderr = _sampled_value(u, x, m, rng)
         calls += m
