@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from matroidopt._backend import check_int
 from matroidopt.errors import InvalidInputError
+from matroidopt.validation import check_int
 
 __all__ = ["RULES", "compute_quotas", "explicit", "mixture", "proportional", "uniform"]
 

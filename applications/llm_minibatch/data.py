@@ -64,8 +64,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from matroidopt._backend import check_int, check_real
 from matroidopt.errors import InvalidInputError
+from matroidopt.validation import check_int, check_real
 
 __all__ = [
     "CORPUS_SEED",

@@ -38,8 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from matroidopt._backend import check_int
 from matroidopt.errors import InvalidInputError
+from matroidopt.validation import check_int
 
 from .tokenization import IGNORE_INDEX, _example_list, _special_ids, _token_ids
 

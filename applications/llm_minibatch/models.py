@@ -36,8 +36,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from matroidopt._backend import check_int
 from matroidopt.errors import InvalidInputError
+from matroidopt.validation import check_int
 
 from .tokenization import ByteTokenizer
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matroidopt._backend import check_int, check_real
 from matroidopt.errors import InvalidInputError
+from matroidopt.validation import check_int, check_real
 
 __all__ = ["SyntheticPool", "synthetic_pool"]
 

@@ -31,8 +31,8 @@ from typing import Any
 
 import torch
 
-from matroidopt._backend import check_int
 from matroidopt.errors import InvalidInputError
+from matroidopt.validation import check_int
 
 __all__ = ["IGNORE_INDEX", "ByteTokenizer", "encode_examples"]
 

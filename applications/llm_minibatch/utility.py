@@ -25,7 +25,9 @@ import numpy as np
 import torch
 from scipy.linalg import lapack
 
-from matroidopt._backend import (
+from matroidopt.errors import InvalidInputError
+from matroidopt.utility.base import Utility, UtilityState
+from matroidopt.validation import (
     as_float_tensor,
     as_index_tensor,
     check_int,
@@ -33,8 +35,6 @@ from matroidopt._backend import (
     is_torch,
     resolve_dtype,
 )
-from matroidopt.errors import InvalidInputError
-from matroidopt.utility.base import Utility, UtilityState
 
 __all__ = [
     "GreatsUtility", "WeightedGradientMatching", "solve_nonnegative_qp", "submodularity_ratio",

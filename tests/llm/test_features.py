@@ -146,18 +146,38 @@ def test_vmap_equals_backward_loop(which, request, batch):
     assert G[:, a_cols].abs().max() > 1e-4
 
 
+def _unpadded_loop_grads(model, ids, labels, mask, names):
+    """The backward loop on every row with its padding removed (the padding convention)."""
+    params = dict(model.named_parameters())
+    rows = []
+    for i in range(ids.shape[0]):
+        keep = mask[i].bool()
+        model.zero_grad(set_to_none=True)
+        model(input_ids=ids[i:i + 1, keep], labels=labels[i:i + 1, keep]).loss.backward()
+        rows.append(torch.cat([params[n].grad.reshape(-1) for n in names]))
+    model.zero_grad(set_to_none=True)
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("engine", ["capture", "reference"])
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
-def test_padding_mask_matches_backward_loop(attn, batch):
+def test_padded_rows_have_the_gradients_of_the_unpadded_rows(attn, engine, batch):
     model = _with_lora(_llama(attn=attn, seed=6), seed=7)
     ids, labels = batch
     mask = torch.ones_like(ids)
-    mask[1, :3] = 0  # left padding
+    mask[1, :3] = 0  # left padding: the first real token (position 3) is no target
     mask[2, 6:] = 0  # right padding
     labels = labels.masked_fill(mask == 0, -100)
     names = list(select_parameters(model))
-    G = per_example_gradients(model, ids, labels, attention_mask=mask, chunk_size=3)
-    R = _loop_grads(model, ids, labels, names, attention_mask=mask)
+    G = per_example_gradients(model, ids, labels, attention_mask=mask, chunk_size=3,
+                              engine=engine)
+    R = _unpadded_loop_grads(model, ids, labels, mask, names)
     torch.testing.assert_close(G, R, atol=ATOL, rtol=1e-4)
+    # the padded backward loop differs on the left-padded row only: its first real token is
+    # a target there, predicted from the last padding position
+    P = _loop_grads(model, ids, labels, names, attention_mask=mask)
+    torch.testing.assert_close(G[[0, 2, 3, 4]], P[[0, 2, 3, 4]], atol=ATOL, rtol=1e-4)
+    assert (G[1] - P[1]).abs().max() > 1e-3
 
 
 def test_chunk_size_does_not_change_results(llama_lora, batch):
@@ -189,7 +209,7 @@ def test_lm_head_closed_form_with_padding(llama_plain, batch):
     mask[4, :2] = 0
     labels = labels.masked_fill(mask == 0, -100)
     A = lm_head_gradients(llama_plain, ids, labels, attention_mask=mask)
-    R = _loop_grads(llama_plain, ids, labels, ["lm_head.weight"], attention_mask=mask)
+    R = _unpadded_loop_grads(llama_plain, ids, labels, mask, ["lm_head.weight"])
     torch.testing.assert_close(A, R, atol=ATOL, rtol=1e-4)
 
 
