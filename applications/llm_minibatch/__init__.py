@@ -8,8 +8,8 @@ greedy. Model-free entry point::
     from llm_minibatch import select_from_features
     sel = select_from_features(features, domains, target, b=32, method="partitionsel", lr=1e-4)
 
-Features from a model: :func:`gradient_features` (``torch.func`` per-example gradients of the
-LoRA adapters of the last blocks, optional seeded sketch, L2-normalised).
+Features from a model: :func:`gradient_features` (per-example gradients of the LoRA adapters of
+the last blocks from one batched pass with hooks, optional seeded sketch, L2-normalised).
 
 In a training loop: :class:`PartitionSel` (``select(pool, domains)``, :func:`selected_batches`
 around a DataLoader of pools, torch.distributed aware, checkpointable) and, for the Hugging Face
@@ -26,6 +26,7 @@ from typing import Any as _Any
 from .budgets import RULES, compute_quotas, explicit, mixture, proportional, uniform
 from .diagnostics import conflicting_pairs, domain_counts
 from .features import (
+    ENGINES,
     FILTERS,
     SKETCHES,
     Sketch,
@@ -75,7 +76,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "RULES", "compute_quotas", "proportional", "uniform", "mixture", "explicit",
     "conflicting_pairs", "domain_counts",
-    "FILTERS", "SKETCHES", "Sketch", "gradient_features", "lm_head_gradients",
+    "ENGINES", "FILTERS", "SKETCHES", "Sketch", "gradient_features", "lm_head_gradients",
     "lora_last_blocks", "normalize_rows", "per_example_gradients", "select_parameters",
     "METHODS", "Selection", "select_from_features",
     "SyntheticPool", "synthetic_pool",

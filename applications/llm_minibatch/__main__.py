@@ -7,6 +7,11 @@ Sub-commands
     PartitionSel and the baselines; print the table and write ``results.json``,
     ``results.md`` and ``validation_loss.png`` into ``--out``
     (:func:`llm_minibatch.demo.run_demo`).
+``experiment``
+    Arms × seeds on the same pools, paired differences with bootstrap 95 % intervals against
+    ``random`` and ``stratified``, a pass criterion; writes ``experiment.json``,
+    ``experiment.md``, ``curves.png`` and ``differences.png`` into ``--out``
+    (:func:`llm_minibatch.experiment.run_experiment`).
 ``corpus``
     Write the generated corpus as JSONL (``--out FILE``, ``--per-domain N``, ``--seed``).
 """
@@ -17,6 +22,7 @@ import argparse
 import dataclasses
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from matroidopt.errors import InvalidInputError
 
@@ -44,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="fine-tuning steps per method (fewer for a quick look)")
     demo.add_argument("--out", default=d.out, help="output directory")
     demo.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
-                      help="methods to compare: partitionsel random greats per_domain iwd "
-                           "facility_location full")
+                      help="methods to compare: partitionsel random stratified greats "
+                           "per_domain iwd facility_location full")
     demo.add_argument("--pool-size", type=int, default=d.pool_size,
                       help="candidates drawn per step (N)")
     demo.add_argument("--batch-size", type=int, default=d.batch_size,
@@ -88,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
+    _experiment_parser(sub)
+
     corpus = sub.add_parser("corpus", help="write the generated multi-domain corpus as JSONL",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     corpus.add_argument("--out", required=True, help="JSONL file to write")
@@ -96,11 +104,101 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _experiment_parser(sub: Any) -> None:
+    from .experiment import ANCHOR_MODES, ARMS, SCENARIOS, ExperimentConfig
+    from .experiment.scenarios import NOISE_MODES
+
+    e = ExperimentConfig()
+    ex = sub.add_parser(
+        "experiment", help="arms × seeds with paired bootstrap intervals; JSON, table, plots",
+        description="Fine-tune the tiny model (or --model) once per arm and seed, every arm on "
+                    "the same pools in the same order, with equal steps and batch size; "
+                    "compare the arms by per-seed paired differences against random and "
+                    "stratified with seeded bootstrap 95 %% intervals. Writes "
+                    "OUT/experiment.json, OUT/experiment.md, OUT/curves.png and "
+                    "OUT/differences.png.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ex.add_argument("--arms", nargs="+", default=list(ARMS), help="arms to run: " + " ".join(ARMS))
+    ex.add_argument("--seeds", type=int, default=e.seeds, help="seeds per arm")
+    ex.add_argument("--first-seed", type=int, default=e.first_seed, help="first seed")
+    ex.add_argument("--scenario", default=e.scenario, choices=list(SCENARIOS),
+                    help="data scenario (file: the --data file unchanged)")
+    ex.add_argument("--noise-share", type=float, default=e.noise_share,
+                    help="noisy: share of the domain's training answers corrupted")
+    ex.add_argument("--noise-domain", default=None,
+                    help="noisy: the corrupted domain (default: the largest)")
+    ex.add_argument("--noise-mode", default=e.noise_mode, choices=list(NOISE_MODES),
+                    help="noisy: swap answers within the domain, or shuffle characters")
+    ex.add_argument("--imbalance", type=float, nargs="+", default=None,
+                    help="imbalanced: relative domain sizes, largest domain first "
+                         "(default 8 4 2 1 for four domains)")
+    ex.add_argument("--anchors", default=e.anchors, choices=list(ANCHOR_MODES),
+                    help="uniform anchors from the held-out split, or the same number per "
+                         "domain")
+    ex.add_argument("--anchor-fraction", type=float, default=e.anchor_fraction,
+                    help="share of the training split held out as anchors")
+    ex.add_argument("--steps", type=int, default=e.steps, help="fine-tuning steps per run")
+    ex.add_argument("--pool-size", type=int, default=e.pool_size, help="pool N per step")
+    ex.add_argument("--batch-size", type=int, default=e.batch_size,
+                    help="rows trained on per step (b; full: the pool)")
+    ex.add_argument("--lr", type=float, default=e.lr, help="AdamW learning rate (= η)")
+    ex.add_argument("--lora-r", type=int, default=e.lora_r, help="LoRA rank")
+    ex.add_argument("--sketch-dim", type=int, default=e.sketch_dim,
+                    help="SRHT sketch size of the features (0: no sketch)")
+    ex.add_argument("--param-filter", default=e.param_filter,
+                    choices=["lora", "lora_all", "lm_head"],
+                    help="parameters whose per-example gradients are the features")
+    ex.add_argument("--n-anchors", type=int, default=e.n_anchors, help="anchors per step")
+    ex.add_argument("--eval-every", type=int, default=e.eval_every,
+                    help="steps between validation measurements")
+    ex.add_argument("--conflicts-every", type=int, default=e.conflicts_every,
+                    help="steps between conflicting-pair counts of the selected batch")
+    ex.add_argument("--pretrain-steps", type=int, default=e.pretrain_steps,
+                    help="pre-training steps of the tiny base model, once per seed")
+    ex.add_argument("--pretrain-domains", nargs="+", default=list(e.pretrain_domains),
+                    help="generated domains of the pre-training corpus")
+    ex.add_argument("--hidden-size", type=int, default=e.hidden_size,
+                    help="width of the tiny model (a multiple of 8)")
+    ex.add_argument("--layers", type=int, default=e.layers, help="blocks of the tiny model")
+    ex.add_argument("--val-fraction", type=float, default=e.val_fraction,
+                    help="fraction of the examples held out for validation")
+    ex.add_argument("--max-length", type=int, default=e.max_length,
+                    help="longest encoded example, in tokens")
+    ex.add_argument("--bootstrap-resamples", type=int, default=e.bootstrap_resamples,
+                    help="bootstrap resamples of every interval")
+    ex.add_argument("--record-pools", action="store_true",
+                    help="store every step's pool rows in the JSON (a digest always is)")
+    ex.add_argument("--device", default=e.device, help="cpu, cuda, cuda:1, ...")
+    ex.add_argument("--model", default=None,
+                    help="local directory or hub name of a causal LM instead of the tiny model")
+    ex.add_argument("--data", default=None,
+                    help="JSONL/JSON/CSV/Parquet file or datasets folder (prompt, answer, "
+                         "domain) instead of the embedded corpus")
+    ex.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ex.add_argument("--out", default=e.out, help="output directory")
+    ex.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _run_experiment(args: argparse.Namespace) -> None:
+    from .experiment import ExperimentConfig, run_experiment
+
+    fields = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    given = {k: v for k, v in vars(args).items() if k in fields}
+    res = run_experiment(ExperimentConfig(**{
+        **given, "arms": tuple(args.arms), "pretrain_domains": tuple(args.pretrain_domains),
+        "imbalance": None if args.imbalance is None else tuple(args.imbalance),
+        "sketch_dim": args.sketch_dim or None, "progress": not args.no_progress}))
+    print(res["table"])
+    print(f"{res['seconds']:.0f} s; wrote {', '.join(res['files'].values())}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "demo":
+        if args.command == "experiment":
+            _run_experiment(args)
+        elif args.command == "demo":
             from .demo import run_demo
 
             fields = {f.name for f in dataclasses.fields(DemoConfig)}

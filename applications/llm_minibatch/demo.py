@@ -44,7 +44,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -53,8 +53,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from matroidopt._backend import check_int, check_real
 from matroidopt.errors import InvalidInputError
+from matroidopt.validation import check_int, check_real
 
 from .data import (
     GENERATORS,
@@ -297,7 +297,14 @@ def _batch_conflicts(model: torch.nn.Module, batch: dict[str, torch.Tensor],
 def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfig,
               train: dict[str, torch.Tensor], train_domains: list, order: np.ndarray,
               anchors: AnchorSampler, val: dict[str, torch.Tensor], val_domains: list,
-              em_rows: list[dict], device: torch.device, bar: Any) -> dict:
+              em_rows: list[dict], device: torch.device, bar: Any,
+              hook: Callable[[int, np.ndarray, PartitionSel], None] | None = None) -> dict:
+    """LoRA fine-tuning of a copy of ``base`` with one selection method; its numbers.
+
+    ``hook(step, pool_rows, selector)``, when given, is called after every optimiser step
+    with the step (0-based), the training rows of that step's pool and the selector (whose
+    ``history[-1]`` holds the step's diagnostics); the experiment uses it to record pools and
+    the feature/selection time split."""
     model = add_lora(copy.deepcopy(base), r=cfg.lora_r, alpha=2 * cfg.lora_r,
                      target_modules=("q_proj", "k_proj", "v_proj", "o_proj"), seed=cfg.seed)
     model.to(device)
@@ -347,6 +354,8 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
             counts[str(d)] = counts.get(str(d), 0) + int(c)
         if (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps:
             curve.append(evaluate(step + 1))
+        if hook is not None:
+            hook(step, rows, selector)
         bar.update(1)
     curve.append(evaluate(cfg.steps))
     accuracy = (exact_match(model, em_rows, tokenizer, max_new_tokens=16, batch_size=64)

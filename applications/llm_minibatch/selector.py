@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,26 +17,82 @@ import numpy as np
 import torch
 
 import matroidopt as mo
-from matroidopt._backend import as_float_tensor, check_int, check_real, is_torch
 from matroidopt.errors import AssumptionWarning, InvalidInputError
+from matroidopt.validation import as_float_tensor, check_int, check_real, is_torch
 
 from .budgets import _domain_sort, compute_quotas
 from .diagnostics import conflicting_pairs, domain_counts
 from .utility import GreatsUtility, WeightedGradientMatching
 
-__all__ = ["METHODS", "Selection", "select_from_features"]
+__all__ = ["METHODS", "Selection", "select_from_features", "stratified_indices"]
 
 #: Selection methods: name -> what it isolates.
 METHODS: dict[str, str] = {
     "partitionsel": "weighted gradient matching, residual random greedy under per-domain quotas",
     "random": "b uniformly at random from the pool",
+    "stratified": "per-domain quotas of the budget rule, uniformly at random inside each domain "
+                  "(balancing without the matroid's coupling)",
     "greats": "binary GREATS utility, greedy under a cardinality constraint (domain-agnostic)",
     "per_domain": "GREATS greedy inside each domain separately, with its quota",
     "iwd": "PartitionSel with cross-domain Gram entries zeroed (domains decoupled)",
     "facility_location": "per-domain facility location on train × anchor similarity",
     "full": "no selection: the whole pool",
 }
-_USES_QUOTAS = {"partitionsel", "per_domain", "iwd", "facility_location"}
+_USES_QUOTAS = {"partitionsel", "stratified", "per_domain", "iwd", "facility_location"}
+
+
+def stratified_indices(labels: Sequence[Any], quota_map: Mapping[Any, int], seed: Any = None
+                       ) -> list[int]:
+    """Proportional per-domain random selection: ``k_d`` rows uniformly without replacement
+    inside each domain ``d``.
+
+    Domains are visited in the budgets' fixed order (numbers before strings, each sorted) and
+    one ``numpy.random.default_rng(seed)`` serves them all, so a seed gives one selection.
+
+    Parameters
+    ----------
+    labels : sequence of N hashable labels
+        The pool's domains.
+    quota_map : mapping of domain to int
+        ``k_d`` per domain, ``0 <= k_d <= n_d`` (e.g. from
+        :func:`~llm_minibatch.budgets.compute_quotas`); absent domains get 0.
+    seed : int or None
+
+    Returns
+    -------
+    list of int
+        Pool positions, grouped by domain in that order.
+
+    Raises
+    ------
+    InvalidInputError
+        A quota that is negative or exceeds its domain's pool count, naming ``quota_map``.
+
+    Examples
+    --------
+    >>> from llm_minibatch.selector import stratified_indices
+    >>> idx = stratified_indices(["a", "a", "a", "b", "b"], {"a": 2, "b": 1}, seed=0)
+    >>> sorted(["aaabb"[i] for i in idx])
+    ['a', 'a', 'b']
+    """
+    rng = np.random.default_rng(seed)
+    positions: dict[Any, list[int]] = {}
+    for i, d in enumerate(labels):
+        positions.setdefault(d, []).append(i)
+    unknown = [d for d in quota_map if d not in positions and int(quota_map[d]) != 0]
+    if unknown:
+        raise InvalidInputError(
+            f"quota_map: quotas for domains not in the pool: {unknown}")
+    out: list[int] = []
+    for d in _domain_sort(set(positions)):
+        k = int(quota_map.get(d, 0))
+        if not 0 <= k <= len(positions[d]):
+            raise InvalidInputError(
+                f"quota_map: the quota of domain {d!r} must be in [0, {len(positions[d])}] "
+                f"(its pool count), got {k}")
+        if k:
+            out.extend(int(x) for x in rng.choice(positions[d], size=k, replace=False))
+    return out
 
 
 @dataclass(frozen=True)
@@ -76,16 +132,47 @@ class Selection:
 
 
 def _domain_labels(domains: Any, n: int) -> list:
+    """``domains`` as a list of ``n`` hashable labels, else an error naming ``domains``."""
     if isinstance(domains, torch.Tensor):
+        if domains.dim() != 1:
+            raise InvalidInputError(
+                f"domains: expected a 1-D sequence of labels, got a tensor of shape "
+                f"{tuple(domains.shape)}")
         domains = domains.detach().cpu().tolist()
     elif isinstance(domains, np.ndarray):
+        if domains.ndim != 1:
+            raise InvalidInputError(
+                f"domains: expected a 1-D sequence of labels, got an array of shape "
+                f"{domains.shape}")
         domains = domains.tolist()
+    elif isinstance(domains, (str, bytes)) or not isinstance(domains, Iterable):
+        raise InvalidInputError(
+            f"domains: expected a sequence with one domain label per pool example, got "
+            f"{type(domains).__name__}")
     else:
-        domains = list(domains)
+        domains = [d.item() if isinstance(d, np.generic) else d for d in domains]
     if len(domains) != n:
         raise InvalidInputError(
             f"domains: expected one label per pool example ({n}), got {len(domains)}")
+    for i, d in enumerate(domains):
+        try:
+            hash(d)
+        except TypeError:
+            raise InvalidInputError(
+                f"domains: label {i} ({d!r}) is unhashable ({type(d).__name__}); labels name "
+                "domains and must be hashable (str, int, tuple, ...)") from None
     return domains
+
+
+def _check_seed(seed: Any) -> Any:
+    """``seed``: None, a non-negative int or a ``numpy.random.Generator`` (bools rejected)."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InvalidInputError(
+            f"seed: expected None, a non-negative int or a numpy.random.Generator, got "
+            f"{seed!r} ({type(seed).__name__})")
+    return check_int(seed, "seed", minimum=0)
 
 
 def _target_matrix(target: Any, p: int, like: torch.Tensor) -> torch.Tensor:
@@ -133,7 +220,8 @@ def select_from_features(
         Per-domain quota rule (:mod:`llm_minibatch.budgets`); ``target_proportions``,
         ``quotas`` and ``keep_all`` are passed to it.
     seed : int or None
-        For ``partitionsel``, ``iwd`` (random residual greedy) and ``random``.
+        For ``partitionsel``, ``iwd`` (random residual greedy), ``random`` and ``stratified``
+        (:func:`stratified_indices`).
     deterministic : bool
         ``partitionsel``/``iwd``: take the best feasible item each step (greedy) instead of a
         random member of the residual basis.
@@ -164,7 +252,8 @@ def select_from_features(
     if method not in METHODS:
         raise InvalidInputError(
             f"method: unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    G = as_float_tensor(features, "features", ndim=2)
+    seed = _check_seed(seed)
+    G = as_float_tensor(features, "features", ndim=2)  # NaN / inf rejected here
     if G.dtype not in (torch.float32, torch.float64):
         G = G.float()
     N, p = G.shape
@@ -190,6 +279,8 @@ def select_from_features(
     elif method == "random":
         rng = np.random.default_rng(seed)
         idx = rng.choice(N, size=b, replace=False).tolist()
+    elif method == "stratified":
+        idx = stratified_indices(labels, quota_map, seed)
     else:
         matroid = _partition(labels, quota_map) if quota_map is not None else b
         same = _same_domain(labels, G)

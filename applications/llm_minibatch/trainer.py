@@ -50,6 +50,13 @@ Checkpoints
     statistics, history). ``train(resume_from_checkpoint=...)`` restores it. Since every random
     choice of a selection derives from ``(seed, step)``, a resumed run makes the selections
     of the uninterrupted one (the Trainer restores model, optimiser, scheduler and data order).
+    The file is written atomically (:func:`~llm_minibatch.training.write_state_file`) by the
+    process that saves (``args.should_save``), into the checkpoint folder *before* the
+    Trainer saves the rest and rotates old checkpoints (``save_total_limit``): every
+    checkpoint folder that survives rotation has its state file, and a crash while saving
+    leaves the older checkpoints and their state files intact. A corrupt, truncated or
+    incomplete state file makes ``train(resume_from_checkpoint=...)`` fail at once with an
+    :class:`~matroidopt.errors.InvalidInputError` naming the file and what is wrong.
 
 Bad input (before any training step, as :class:`~matroidopt.errors.InvalidInputError`):
 a training set without the domain column, ``ratio`` outside ``(0, 1]``, a pool smaller than the
@@ -69,7 +76,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import warnings
@@ -85,10 +91,18 @@ from transformers import Trainer
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, seed_worker
 from transformers.utils import is_datasets_available
 
-from matroidopt._backend import check_int
 from matroidopt.errors import InvalidInputError
+from matroidopt.validation import check_int
 
-from .training import AnchorSampler, PartitionSel, _collate, split_anchors, trim_padding
+from .training import (
+    AnchorSampler,
+    PartitionSel,
+    _collate,
+    read_state_file,
+    split_anchors,
+    trim_padding,
+    write_state_file,
+)
 
 __all__ = ["STATE_FILE", "PartitionSelTrainer", "PoolCollator"]
 
@@ -558,19 +572,27 @@ class PartitionSelTrainer(Trainer):
         super().log(logs, start_time)
 
     # ------------------------------------------------------------------ checkpoints
+    def _selector_checkpoint_state(self) -> dict:
+        return {"format": _STATE_FORMAT, "selector": self.selector.state_dict(),
+                "pool_size": self.pool_size, "domain_column": self.domain_column,
+                "gradient_accumulation_steps": self.args.gradient_accumulation_steps}
+
     def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
+        # The state file is written into the checkpoint folder FIRST, then the Trainer saves
+        # the rest and rotates old checkpoints as its last act. Writing first needs nothing of
+        # the Trainer's internals but the folder name (PREFIX_CHECKPOINT_DIR-global_step,
+        # public) — unlike overriding the save steps in between (_save_rng_state is skipped
+        # with save_only_model=True; rotation is a module-level function in transformers 5,
+        # not an overridable method). The selector does not change during the Trainer's save,
+        # so the file matches the checkpoint. Rotation only runs after every write succeeded;
+        # an error or crash before it leaves the older checkpoints in place, and the atomic
+        # writer never truncates a previous state file.
+        if self.args.should_save:  # the process that writes checkpoints (rank 0 by default)
+            folder = os.path.join(self._get_output_dir(trial=trial),
+                                  f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+            os.makedirs(folder, exist_ok=True)
+            write_state_file(os.path.join(folder, STATE_FILE), self._selector_checkpoint_state())
         super()._save_checkpoint(model, trial)
-        if not self.args.should_save:
-            return
-        folder = os.path.join(self._get_output_dir(trial=trial),
-                              f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
-        if not os.path.isdir(folder):  # rotated away already (save_total_limit)
-            return
-        state = {"format": _STATE_FORMAT, "selector": self.selector.state_dict(),
-                 "pool_size": self.pool_size, "domain_column": self.domain_column,
-                 "gradient_accumulation_steps": self.args.gradient_accumulation_steps}
-        with open(os.path.join(folder, STATE_FILE), "w", encoding="utf-8") as fh:
-            json.dump(state, fh)
 
     def _load_selector_state(self, checkpoint: str) -> None:
         path = os.path.join(checkpoint, STATE_FILE)
@@ -580,12 +602,25 @@ class PartitionSelTrainer(Trainer):
                 "statistics start afresh (its selections, derived from (seed, step), are "
                 "unaffected)", UserWarning, stacklevel=3)
             return
-        with open(path, encoding="utf-8") as fh:
-            state = json.load(fh)
-        if not isinstance(state, Mapping) or state.get("format") != _STATE_FORMAT:
-            raise InvalidInputError(
-                f"resume_from_checkpoint: {path} is not a PartitionSelTrainer state file")
-        gas = state.get("gradient_accumulation_steps")
+        try:
+            state = read_state_file(path)
+            if state.get("format") != _STATE_FORMAT:
+                raise InvalidInputError(
+                    f"format: expected {_STATE_FORMAT!r} (a PartitionSelTrainer state file), "
+                    f"got {state.get('format')!r}")
+            if "selector" not in state:
+                raise InvalidInputError("selector: missing key (the selector's state_dict)")
+            gas = state.get("gradient_accumulation_steps")
+            if gas is not None:
+                gas = check_int(gas, "gradient_accumulation_steps", minimum=1)
+            PartitionSel._parse_state(state["selector"])  # validated now, loaded later
+        except InvalidInputError as exc:
+            msg = str(exc)
+            if path in msg:  # read_state_file's own message names the file
+                msg = msg.removeprefix("path: ")
+            else:
+                msg = f"the state file {path} is invalid: {msg}"
+            raise InvalidInputError(f"resume_from_checkpoint: {msg}") from exc
         if gas is not None and gas != self.args.gradient_accumulation_steps:
             warnings.warn(
                 f"resume_from_checkpoint: saved with gradient_accumulation_steps={gas}, resumed "

@@ -61,6 +61,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections import deque
@@ -71,10 +72,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from matroidopt._backend import check_int, check_real
 from matroidopt.errors import InvalidInputError
+from matroidopt.validation import check_int, check_real
 
-from .budgets import RULES, compute_quotas
+from .budgets import RULES, _domain_sort, compute_quotas
 from .diagnostics import domain_counts
 from .features import (
     SKETCHES,
@@ -83,14 +84,14 @@ from .features import (
     gradient_features,
     select_parameters,
 )
-from .selector import METHODS, Selection, select_from_features
+from .selector import METHODS, Selection, select_from_features, stratified_indices
 from .utility import LR_RANGE
 
 __all__ = ["AnchorSampler", "PartitionSel", "selected_batches", "split_anchors", "trim_padding"]
 
 IGNORE_INDEX = -100
 #: Methods that select without gradient features (and need neither anchors nor η).
-FEATURELESS = ("random", "full")
+FEATURELESS = ("random", "stratified", "full")
 _STATE_FORMAT = "llm_minibatch.PartitionSel/1"
 # tags mixed into the per-step seeds, so the streams are independent
 _TAG_ANCHORS, _TAG_SKETCH, _TAG_SOLVER = 0x414E43, 0x534B54, 0x534F4C
@@ -185,19 +186,67 @@ def trim_padding(batch: Mapping[str, Any]) -> dict:
                 else v) for k, v in batch.items()}
 
 
+def _label_kind(d: Any) -> Any:
+    """The type signature of a domain label (tuples: recursively), to spot labels that are
+    equal as dict keys but of different types (``True == 1 == 1.0``)."""
+    if isinstance(d, tuple):
+        return ("tuple", tuple(_label_kind(x) for x in d))
+    return type(d).__name__
+
+
+def _check_label(d: Any, name: str, i: int) -> Any:
+    """A domain label that survives the JSON checkpoint exactly, else an error naming ``name``.
+
+    Allowed: ``str``, ``int``, ``bool``, finite ``float`` and tuples of these (numpy scalars
+    are unwrapped first). Everything else (bytes, None, NaN, frozensets, objects, ...) is
+    rejected here, at the first selection, rather than at the first checkpoint.
+    """
+    if isinstance(d, np.generic):
+        d = d.item()
+    if isinstance(d, (str, bool, int)):
+        return d
+    if isinstance(d, float):
+        if not math.isfinite(d):
+            raise InvalidInputError(
+                f"{name}: label {i} is {d!r}; a float domain label must be finite (NaN is not "
+                "equal to itself, so it cannot name a domain)")
+        return d
+    if isinstance(d, tuple):
+        return tuple(_check_label(x, name, i) for x in d)
+    raise InvalidInputError(
+        f"{name}: label {i} is {d!r} of type {type(d).__name__}; domain labels must be str, "
+        "int, bool, finite float or tuples of these (they are stored in JSON checkpoints), "
+        "e.g. decode bytes to str")
+
+
+def _check_labels(labels: list, name: str) -> list:
+    """Every label checked by :func:`_check_label`; labels that are equal but of different
+    types (``1``, ``1.0``, ``True``; ``(1,)`` and ``(True,)``) are rejected, because a dict
+    (quotas, counts) merges them into one domain under whichever type came first."""
+    out = [_check_label(d, name, i) for i, d in enumerate(labels)]
+    first: dict = {}
+    for i, d in enumerate(out):
+        j = first.setdefault(d, i)
+        if j != i and _label_kind(out[j]) != _label_kind(d):
+            raise InvalidInputError(
+                f"{name}: labels {j} ({out[j]!r}) and {i} ({d!r}) are equal but of different "
+                "types, so they would be one domain; use labels of one type")
+    return out
+
+
 def _domain_list(domains: Any, name: str = "domains") -> list:
     if isinstance(domains, torch.Tensor):
-        return domains.detach().cpu().reshape(-1).tolist()
+        return _check_labels(domains.detach().cpu().reshape(-1).tolist(), name)
     if isinstance(domains, np.ndarray):
         if domains.ndim != 1:
             raise InvalidInputError(f"{name}: expected a 1-D sequence of labels, got shape "
                                     f"{domains.shape}")
-        return domains.tolist()
+        return _check_labels(domains.tolist(), name)
     if isinstance(domains, (str, bytes)) or not isinstance(domains, Iterable):
         raise InvalidInputError(
             f"{name}: expected a sequence with one domain label per example, got "
             f"{type(domains).__name__}")
-    return [d.item() if isinstance(d, np.generic) else d for d in domains]
+    return _check_labels(list(domains), name)
 
 
 def _json_label(d: Any) -> Any:
@@ -208,18 +257,234 @@ def _json_label(d: Any) -> Any:
     return d
 
 
-def _label_from_json(d: Any) -> Any:
-    return tuple(_label_from_json(x) for x in d) if isinstance(d, list) else d
+def _label_from_json(d: Any, where: str = "label") -> Any:
+    """Decode a label written by :func:`_json_label` (lists back to tuples), checked."""
+    if isinstance(d, list):
+        return tuple(_label_from_json(x, where) for x in d)
+    if isinstance(d, float) and not math.isfinite(d):
+        raise InvalidInputError(f"{where}: expected a finite domain label, got {d!r}")
+    if not isinstance(d, (str, int, float)):  # bool is an int
+        raise InvalidInputError(
+            f"{where}: expected a domain label (str, int, bool, float or a list of these), "
+            f"got {d!r}")
+    return d
 
 
 def _pairs(counts: Mapping) -> list:
     return [[_json_label(d), int(c)] for d, c in counts.items()]
 
 
-def _unpairs(pairs: Any) -> dict:
-    if isinstance(pairs, Mapping):
-        return dict(pairs)
-    return {_label_from_json(d): int(c) for d, c in pairs}
+def _unpairs(pairs: Any, where: str = "domain_counts") -> dict:
+    """``[[label, count], ...]`` (or a mapping label -> count) back to a dict, checked: counts
+    are non-negative integers, labels valid and distinct."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    if not isinstance(pairs, (Mapping, list)):
+        raise InvalidInputError(
+            f"{where}: expected a list of [label, count] pairs, got {type(pairs).__name__}")
+    out: dict = {}
+    for k, pair in enumerate(items):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise InvalidInputError(
+                f"{where}[{k}]: expected a [label, count] pair, got {pair!r}")
+        d = _label_from_json(pair[0], f"{where}[{k}][0]")
+        c = check_int(pair[1], f"{where}[{k}][1]", minimum=0)
+        if d in out:
+            raise InvalidInputError(f"{where}[{k}]: label {d!r} appears twice")
+        out[d] = c
+    return out
+
+
+# --------------------------------------------------------------------------- state validation
+#: Keys of every :attr:`PartitionSel.history` entry (and of its saved form).
+_HISTORY_KEYS = ("step", "method", "pool_size", "b", "lr", "domain_counts",
+                 "conflicting_pairs", "utility", "feature_seconds", "selection_seconds")
+
+
+def _finite_or_none(v: Any) -> Any:
+    """A non-finite float as None (strict JSON has no NaN); anything else unchanged."""
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _state_real(v: Any, name: str, **bounds: Any) -> float:
+    """A finite real number of a saved state (bools and strings are not numbers here)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InvalidInputError(f"{name}: expected a finite number, got {v!r}")
+    return check_real(v, name, **bounds)
+
+
+def _state_mapping(v: Any, name: str, required: Sequence[str] = ()) -> Mapping:
+    if not isinstance(v, Mapping):
+        raise InvalidInputError(f"{name}: expected a mapping, got {type(v).__name__}")
+    missing = [k for k in required if k not in v]
+    if missing:
+        raise InvalidInputError(f"{name}: missing key(s) {missing}")
+    return v
+
+
+def _state_key(k: Any, name: str) -> str:
+    if not isinstance(k, str):
+        raise InvalidInputError(f"{name}: expected string keys, got {k!r}")
+    return k
+
+
+def _history_entry(e: Any, where: str) -> dict:
+    """One saved history entry, validated and decoded (``domain_counts`` back to a dict)."""
+    e = _state_mapping(e, where, _HISTORY_KEYS)
+    out = {}
+    for k, v in e.items():  # keys a later version adds are kept when they are plain scalars
+        _state_key(k, where)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int, float))) \
+                and k != "domain_counts":
+            raise InvalidInputError(f"{where}[{k!r}]: expected a scalar, got {v!r}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise InvalidInputError(f"{where}[{k!r}]: expected a finite number, got {v!r}")
+        out[k] = v
+    out["step"] = check_int(e["step"], f"{where}['step']", minimum=0)
+    if not isinstance(e["method"], str):
+        raise InvalidInputError(f"{where}['method']: expected a method name, got "
+                                f"{e['method']!r}")
+    for k in ("pool_size", "b"):
+        out[k] = check_int(e[k], f"{where}[{k!r}]", minimum=0)
+    out["lr"] = (None if e["lr"] is None
+                 else _state_real(e["lr"], f"{where}['lr']", low=0.0, low_open=True))
+    out["conflicting_pairs"] = (None if e["conflicting_pairs"] is None else check_int(
+        e["conflicting_pairs"], f"{where}['conflicting_pairs']", minimum=0))
+    out["utility"] = (None if e["utility"] is None
+                      else _state_real(e["utility"], f"{where}['utility']"))
+    for k in ("feature_seconds", "selection_seconds"):
+        out[k] = _state_real(e[k], f"{where}[{k!r}]", low=0.0)
+    out["domain_counts"] = _unpairs(e["domain_counts"], f"{where}['domain_counts']")
+    return out
+
+
+# --------------------------------------------------------------------------- state files
+def write_state_file(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
+    """Write a JSON state (e.g. :meth:`PartitionSel.state_dict`) to ``path`` atomically.
+
+    The state is serialised first (strict JSON: no NaN or infinity), then written to a
+    temporary file in the same folder, flushed and ``fsync``-ed, and moved over ``path`` with
+    :func:`os.replace`; the folder is ``fsync``-ed too where the platform allows it. A crash
+    or an error at any point leaves either the previous file or the new one, complete —
+    never a truncated or half-written ``path`` (a stray temporary ``.<name>.*.tmp`` file at
+    worst, after a hard kill).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to (re)place; its folder must exist.
+    state : mapping
+        JSON-serialisable data with string keys.
+
+    Raises
+    ------
+    InvalidInputError
+        ``state`` is not a mapping, or holds something JSON cannot carry (nothing is written).
+    OSError
+        The file system refused the write (the previous file is untouched).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from llm_minibatch.training import read_state_file, write_state_file
+    >>> path = os.path.join(tempfile.mkdtemp(), "selector.json")
+    >>> write_state_file(path, {"step": 3, "seed": 0})
+    >>> read_state_file(path)
+    {'step': 3, 'seed': 0}
+    """
+    import json
+    import tempfile
+
+    if not isinstance(state, Mapping):
+        raise InvalidInputError(
+            f"state: expected a mapping (e.g. PartitionSel.state_dict()), got "
+            f"{type(state).__name__}")
+    try:
+        data = json.dumps(state, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"state: cannot be stored as JSON ({exc})") from exc
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from the run's other users
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        fd = os.open(folder, flags)
+    except OSError:  # e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_state_file(path: str | os.PathLike) -> dict:
+    """Read a state file written by :func:`write_state_file`, with errors that say what is wrong.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    dict
+        The JSON object (pass it to :meth:`PartitionSel.load_state_dict`, which validates its
+        content).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming ``path``: not UTF-8, not JSON (truncated or corrupt; line and column given), NaN
+        or infinity in it, or not a JSON object.
+    OSError
+        The file cannot be read (e.g. ``FileNotFoundError``).
+    """
+    import json
+
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"path: the state file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+            f"at offset {exc.start}); it is corrupt or not a state file") from exc
+
+    def no_constant(name: str) -> Any:
+        raise InvalidInputError(f"path: the state file {path} holds {name}, which a state "
+                                "file never does; it is corrupt")
+
+    try:
+        state = json.loads(text, parse_constant=no_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"path: the state file {path} is truncated or corrupt: not valid JSON ({exc.msg} "
+            f"at line {exc.lineno} column {exc.colno}; the file has {len(raw)} bytes)"
+        ) from exc
+    if not isinstance(state, dict):
+        raise InvalidInputError(
+            f"path: the state file {path} holds a JSON {type(state).__name__}, expected an "
+            "object")
+    return state
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -262,19 +527,32 @@ class AnchorSampler:
     seed : int, default 0
     pad_token_id : int, default 0
         Padding id used when collating a sequence of examples.
+    domains : sequence of hashable labels, optional
+        The domain of every held-out row (needed by ``balance="domain"``).
+    balance : {None, "domain"}, default None
+        ``None``: a uniform draw of ``n_anchors`` rows from the whole held-out set (its
+        target ``ḡ`` weighs domains by their share of the held-out set). ``"domain"``: the
+        same number ``m = ceil(n_anchors / D)`` of rows from each of the ``D`` domains every
+        step (uniformly inside each, capped at the smallest domain's size), so the mean of
+        the anchor gradients is the mean of the per-domain anchor means: every domain weighs
+        the same in the target.
 
     Attributes
     ----------
     batch : dict of torch.Tensor
         The held-out set as a batch (first dimension: examples).
     n_anchors : int
-        The effective ``A`` (``min(n_anchors, len(self))``).
+        The effective ``A`` (``min(n_anchors, len(self))``; ``D · m`` with
+        ``balance="domain"``).
+    domains : list or None
+        The held-out rows' domains, when given.
 
     Raises
     ------
     InvalidInputError
         Naming ``examples_or_batch`` (empty, missing ``input_ids``, shapes that disagree),
-        ``n_anchors < 1`` or a negative ``seed``.
+        ``n_anchors < 1``, a negative ``seed``, ``domains`` of the wrong length, or
+        ``balance`` not in ``{None, "domain"}`` (``"domain"`` without ``domains``).
 
     Examples
     --------
@@ -289,10 +567,22 @@ class AnchorSampler:
     (['attention_mask', 'input_ids', 'labels'], torch.Size([2, 4]))
     >>> torch.equal(a["input_ids"], held.sample(5)["input_ids"])   # same step, same anchors
     True
+
+    Domain-balanced anchors: two of each domain per step, however skewed the held-out set.
+
+    >>> ids = torch.arange(20).reshape(10, 2)
+    >>> bal = AnchorSampler({"input_ids": ids}, n_anchors=4, domains=list("aaaaaaaabb"),
+    ...                     balance="domain")
+    >>> sorted("aaaaaaaabb"[i] for i in bal.sample_indices(3).tolist())
+    ['a', 'a', 'b', 'b']
     """
 
+    #: Accepted values of ``balance``.
+    BALANCES = (None, "domain")
+
     def __init__(self, examples_or_batch: Any, n_anchors: int = 4, seed: int = 0, *,
-                 pad_token_id: int = 0):
+                 pad_token_id: int = 0, domains: Sequence[Any] | None = None,
+                 balance: str | None = None):
         n_anchors = check_int(n_anchors, "n_anchors", minimum=1)
         self.seed = check_int(seed, "seed", minimum=0)
         pad_token_id = check_int(pad_token_id, "pad_token_id", minimum=0)
@@ -309,6 +599,31 @@ class AnchorSampler:
                 f"sequence of encoded examples, got {type(examples_or_batch).__name__}")
         self.batch = batch
         self.n_anchors = min(n_anchors, len(self))
+        if balance not in self.BALANCES:
+            raise InvalidInputError(
+                f"balance: expected one of {list(self.BALANCES)}, got {balance!r}")
+        self.balance = balance
+        self.domains = None
+        self._groups: list[torch.Tensor] = []
+        if domains is not None:
+            labels = _domain_list(domains, "domains")
+            if len(labels) != len(self):
+                raise InvalidInputError(
+                    f"domains: expected one label per held-out row ({len(self)}), got "
+                    f"{len(labels)}")
+            self.domains = labels
+        if balance == "domain":
+            if self.domains is None:
+                raise InvalidInputError(
+                    'domains: balance="domain" needs the domain of every held-out row')
+            rows: dict[Any, list[int]] = {}
+            for i, dom in enumerate(self.domains):
+                rows.setdefault(dom, []).append(i)
+            groups = [rows[dom] for dom in _domain_sort(set(rows))]
+            per = min(math.ceil(n_anchors / len(groups)), min(len(g) for g in groups))
+            self._per_domain = per
+            self._groups = [torch.as_tensor(g, dtype=torch.long) for g in groups]
+            self.n_anchors = per * len(groups)
 
     @staticmethod
     def _from_batch(batch: Mapping) -> dict:
@@ -339,13 +654,17 @@ class AnchorSampler:
         return int(self.batch["input_ids"].shape[0])
 
     def __repr__(self) -> str:
+        extra = "" if self.balance is None else f", balance={self.balance!r}"
         return f"AnchorSampler({len(self)} held-out examples, n_anchors={self.n_anchors}, " \
-               f"seed={self.seed})"
+               f"seed={self.seed}{extra})"
 
     def sample_indices(self, step: int) -> torch.Tensor:
         """Row indices of the anchors of ``step`` (a CPU long tensor of length ``n_anchors``)."""
         step = check_int(step, "step", minimum=0)
         g = torch.Generator().manual_seed(_mix_seed(self.seed, step, _TAG_ANCHORS))
+        if self.balance == "domain":  # m rows of every domain, domains in a fixed order
+            return torch.cat([rows[torch.randperm(len(rows), generator=g)[: self._per_domain]]
+                              for rows in self._groups])
         return torch.randperm(len(self), generator=g)[: self.n_anchors]
 
     def take(self, indices: Any) -> dict:
@@ -488,21 +807,24 @@ class PartitionSel:
     Each call of :meth:`select` (or :meth:`select_batch`) takes one pool of ``N`` candidate
     examples with their domains and returns the ``b = batch_size(N)`` examples to train on:
 
-    1. features ``G`` (N × p) of the pool with
-       :func:`~llm_minibatch.features.gradient_features` (eval mode, restored afterwards;
-       sketch seed derived from ``(seed, step)``, so each step uses a fresh sketch and the
-       sketch errors do not bias every step the same way);
-    2. the target: features of ``anchors.sample(step)`` (same filter and sketch);
-    3. :func:`~llm_minibatch.selector.select_from_features` with ``lr = η`` (the current
+    1. features ``G`` (N × p) of the pool and of ``anchors.sample(step)`` (the target) in
+       one :func:`~llm_minibatch.features.gradient_features` pass (eval mode, restored
+       afterwards; same filter and sketch; sketch seed derived from ``(seed, step)``, so each
+       step uses a fresh sketch and the sketch errors do not bias every step the same way);
+    2. :func:`~llm_minibatch.selector.select_from_features` with ``lr = η`` (the current
        learning rate: ``optimizer.param_groups[0]["lr"]`` when an optimizer is given, else
        ``lr``) and a solver seed derived from ``(seed, step)``.
 
-    ``random`` and ``full`` need no features, anchors or η (``random`` draws ``b`` rows
-    uniformly with a generator seeded from ``(seed, step)``; ``full`` keeps the whole pool).
+    ``random``, ``stratified`` and ``full`` need no features, anchors or η (``random`` draws
+    ``b`` rows uniformly with a generator seeded from ``(seed, step)``; ``stratified`` draws
+    the budget rule's quota uniformly inside each domain with that generator; ``full`` keeps
+    the whole pool).
 
-    Side effects: none on the model or optimiser. Features are computed functionally
-    (``torch.func``), so no ``.grad`` is created or changed and no ``requires_grad`` flag is
-    touched; every submodule's train/eval flag is restored; the optimiser is only read; and
+    Side effects: none on the model or optimiser. Features come from one batched pass of
+    pool and anchors on the unwrapped model with gradients taken w.r.t. layer outputs
+    (:mod:`llm_minibatch.features`), so no ``.grad`` is created or changed, DDP's reducer
+    never runs, and every ``requires_grad`` flag is restored after the pass; every submodule's
+    train/eval flag is restored; the optimiser is only read; and
     the global torch RNG state is saved and restored around the call (dropout masks and data
     order of the training loop do not depend on whether selection ran). Gradient accumulation
     across ``select`` calls therefore gives the same update as without them.
@@ -537,8 +859,9 @@ class PartitionSel:
     sketch : {"srht", "rademacher"}, default "srht"
     seed : int, default 0
         Base seed of every per-step random choice.
-    chunk_size : int, default 8
-        Examples per ``vmap`` call in the feature computation.
+    chunk_size : int, optional
+        Rows per feature pass (pool and anchors share one pass); None: as many as keep the
+        activations near 1 GiB (:func:`~llm_minibatch.features.per_example_gradients`).
     deterministic : bool, default False
         Greedy instead of residual random greedy (``partitionsel``, ``iwd``).
     target_proportions, quotas, keep_all
@@ -597,6 +920,14 @@ class PartitionSel:
     first warm-up step) is clipped into it — η → 0 is the limit where the diagonal term
     vanishes, well approximated by 1e-8.
 
+    **Domain labels.** They end up in JSON checkpoints (:meth:`state_dict`), so they must be
+    values JSON gives back exactly: ``str``, ``int``, ``bool``, finite ``float``, or tuples
+    of these (stored as lists, read back as tuples); numpy scalars and 0-d tensors count as
+    their Python value. Anything else — ``bytes``, None, NaN, frozensets, arbitrary objects —
+    is rejected by the first :meth:`select`, not by the first checkpoint. Labels that are
+    equal as dict keys but of different types (``1``, ``1.0`` and ``True``; ``(1,)`` and
+    ``(True,)``) are rejected too, since quotas and counts would merge them into one domain.
+
     Examples
     --------
     See the module docstring for a full loop. Construction errors come before any work:
@@ -630,7 +961,7 @@ class PartitionSel:
         sketch_dim: int | None = None,
         sketch: str = "srht",
         seed: int = 0,
-        chunk_size: int = 8,
+        chunk_size: int | None = None,
         deterministic: bool = False,
         target_proportions: Mapping[Any, float] | None = None,
         quotas: Mapping[Any, int] | None = None,
@@ -655,7 +986,8 @@ class PartitionSel:
         self.sketch_dim = (None if sketch_dim is None
                            else check_int(sketch_dim, "sketch_dim", minimum=1))
         self.seed = check_int(seed, "seed", minimum=0)
-        self.chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+        self.chunk_size = (None if chunk_size is None
+                           else check_int(chunk_size, "chunk_size", minimum=1))
         self.minibatch_size = (None if minibatch_size is None
                                else check_int(minibatch_size, "minibatch_size", minimum=1))
         if not isinstance(deterministic, bool):
@@ -835,19 +1167,45 @@ class PartitionSel:
     def _step_for(self, step: int | None) -> int:
         return self.step if step is None else check_int(step, "step", minimum=0)
 
-    def _features(self, batch: Mapping[str, torch.Tensor], sketch_seed: int) -> torch.Tensor:
-        ids = batch["input_ids"]
-        if ids.shape[0] == 0:
-            return torch.zeros(0, self._feature_dim, dtype=torch.float32,
-                               device=_model_device(self.model))
-        mask = batch.get("attention_mask")
-        labels = batch.get("labels")
-        if labels is None:
-            labels = _labels_from(ids, mask)
-        return gradient_features(
-            self.model, ids, labels, param_filter=self.param_filter, sketch_dim=self.sketch_dim,
-            sketch=self.sketch, seed=sketch_seed, normalize=True, chunk_size=self.chunk_size,
-            attention_mask=mask, eval_mode=True)
+    def _features(self, pool: Mapping[str, torch.Tensor], anchors: Mapping[str, torch.Tensor]
+                  | None, sketch_seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of the pool rows and of the anchor rows, from ONE feature pass.
+
+        Both batches are right-padded to the longer sequence length (ids with the pad id,
+        labels -100, mask 0) and concatenated; right padding changes no real token's
+        features, so each row gets the features it would get alone.
+        """
+        dev = _model_device(self.model)
+        parts = [pool] if anchors is None else [pool, anchors]
+        sizes = [int(p["input_ids"].shape[0]) for p in parts]
+        if sum(sizes) == 0:
+            empty = torch.zeros(0, self._feature_dim, dtype=torch.float32, device=dev)
+            return empty, empty.clone()
+        t = max(int(p["input_ids"].shape[1]) for p in parts)
+        need_mask = any("attention_mask" in p for p in parts) or \
+            any(int(p["input_ids"].shape[1]) != t for p in parts)
+        ids, labels, masks = [], [], []
+        for p in parts:
+            x = p["input_ids"].to(dev)
+            m = p.get("attention_mask")
+            m = torch.ones_like(x) if m is None else torch.as_tensor(m).to(dev)
+            y = p.get("labels")
+            y = _labels_from(x, m) if y is None else torch.as_tensor(y).to(dev)
+            extra = t - x.shape[1]
+            if extra:
+                x = torch.nn.functional.pad(x, (0, extra), value=self._pad_value("input_ids"))
+                y = torch.nn.functional.pad(y, (0, extra), value=IGNORE_INDEX)
+                m = torch.nn.functional.pad(m, (0, extra), value=0)
+            ids.append(x)
+            labels.append(y)
+            masks.append(m)
+        F = gradient_features(
+            self.model, torch.cat(ids), torch.cat(labels), param_filter=self.param_filter,
+            sketch_dim=self.sketch_dim, sketch=self.sketch, seed=sketch_seed, normalize=True,
+            chunk_size=self.chunk_size, attention_mask=torch.cat(masks) if need_mask else None,
+            eval_mode=True)
+        G, A = F[:sizes[0]], F[sizes[0]:]
+        return G, A
 
     def _pad_value(self, key: str) -> int:
         if key == "labels":
@@ -926,9 +1284,8 @@ class PartitionSel:
             share = anchor_rows[d.rank::d.world]
             error = None
             try:
-                G = self._features(tensors, sketch_seed)
-                A = (self._features(self.anchors.take(share), sketch_seed) if len(share)
-                     else torch.zeros(0, self._feature_dim, device=G.device))
+                G, A = self._features(tensors, self.anchors.take(share) if len(share) else None,
+                                      sketch_seed)
             except InvalidInputError as exc:
                 if not d.on:
                     raise
@@ -984,12 +1341,18 @@ class PartitionSel:
     def _featureless(self, labels: list, b: int, seed: int) -> Selection:
         t0 = time.perf_counter()
         n = len(labels)
+        quota_map = None
         if self.method == "full":
             idx = list(range(n))
+        elif self.method == "stratified":  # the budget rule's quotas, random inside domains
+            quota_map = compute_quotas(labels, b, self.budget_rule,
+                                       target_proportions=self.target_proportions,
+                                       quotas=self.quotas, keep_all=self.keep_all)
+            idx = stratified_indices(labels, quota_map, seed)
         else:  # random: as select_from_features draws it
             idx = np.random.default_rng(seed).choice(n, size=b, replace=False).tolist()
         return Selection(indices=torch.as_tensor(idx, dtype=torch.long), method=self.method,
-                         quotas=None, domain_counts=domain_counts(labels, idx),
+                         quotas=quota_map, domain_counts=domain_counts(labels, idx),
                          utility_value=float("nan"), conflicting_pairs=-1,
                          seconds=time.perf_counter() - t0)
 
@@ -1053,15 +1416,74 @@ class PartitionSel:
         ``step`` and ``seed`` (together the whole random state: every draw is derived from
         them), the configuration that fixes the selections (``method``, ``ratio``,
         ``minibatch_size``), the running ``stats`` and the ``history`` tail. Domain labels
-        are stored as ``[label, count]`` pairs so non-string labels survive JSON.
+        are stored as ``[label, count]`` pairs so non-string labels survive JSON (tuples as
+        lists); a non-finite float in the history is stored as None, so the output is strict
+        JSON and always accepted by :meth:`load_state_dict`.
+
+        Save it atomically with :func:`write_state_file` (a crash mid-save never truncates
+        the previous file) and read it back with :func:`read_state_file`::
+
+            write_state_file(os.path.join(ckpt_dir, "selector.json"), sel.state_dict())
+            sel.load_state_dict(read_state_file(os.path.join(ckpt_dir, "selector.json")))
         """
-        stats = {"steps": self.stats["steps"], "means": dict(self.stats["means"]),
+        stats = {"steps": int(self.stats["steps"]), "means": dict(self.stats["means"]),
                  "counts": dict(self.stats["counts"]),
                  "domain_totals": _pairs(self.stats["domain_totals"])}
-        history = [{**e, "domain_counts": _pairs(e["domain_counts"])} for e in self.history]
+        history = [{**{k: _finite_or_none(v) for k, v in e.items()},
+                    "domain_counts": _pairs(e["domain_counts"])} for e in self.history]
         return {"format": _STATE_FORMAT, "step": int(self.step), "seed": int(self.seed),
                 "method": self.method, "ratio": self.ratio,
                 "minibatch_size": self.minibatch_size, "stats": stats, "history": history}
+
+    @staticmethod
+    def _parse_state(state: Any) -> tuple[int, int, dict, list]:
+        """Validate a whole :meth:`state_dict` output; ``(step, seed, stats, history)`` decoded.
+
+        Every error names the offending key, e.g. ``state_dict['history'][3]['utility']``.
+        """
+        if not isinstance(state, Mapping):
+            raise InvalidInputError(
+                f"state_dict: expected the output of PartitionSel.state_dict() (a mapping), "
+                f"got {type(state).__name__}")
+        if state.get("format") != _STATE_FORMAT:
+            raise InvalidInputError(
+                f"state_dict['format']: expected {_STATE_FORMAT!r} (the output of "
+                f"PartitionSel.state_dict()), got {state.get('format')!r}")
+        missing = [k for k in ("step", "seed", "stats", "history") if k not in state]
+        if missing:
+            raise InvalidInputError(f"state_dict: missing key(s) {missing}")
+        step = check_int(state["step"], "state_dict['step']", minimum=0)
+        seed = check_int(state["seed"], "state_dict['seed']", minimum=0)
+        if "method" in state and not isinstance(state["method"], str):
+            raise InvalidInputError(
+                f"state_dict['method']: expected a method name, got {state['method']!r}")
+        if "ratio" in state:
+            _state_real(state["ratio"], "state_dict['ratio']", low=0.0, high=1.0,
+                        low_open=True)
+        if state.get("minibatch_size") is not None:
+            check_int(state["minibatch_size"], "state_dict['minibatch_size']", minimum=1)
+        st = _state_mapping(state["stats"], "state_dict['stats']",
+                            ("steps", "means", "counts", "domain_totals"))
+        means = _state_mapping(st["means"], "state_dict['stats']['means']")
+        counts = _state_mapping(st["counts"], "state_dict['stats']['counts']")
+        stats = {
+            "steps": check_int(st["steps"], "state_dict['stats']['steps']", minimum=0),
+            "means": {_state_key(k, "state_dict['stats']['means']"):
+                      _state_real(v, f"state_dict['stats']['means'][{k!r}]")
+                      for k, v in means.items()},
+            "counts": {_state_key(k, "state_dict['stats']['counts']"):
+                       check_int(v, f"state_dict['stats']['counts'][{k!r}]", minimum=0)
+                       for k, v in counts.items()},
+            "domain_totals": _unpairs(st["domain_totals"],
+                                      "state_dict['stats']['domain_totals']"),
+        }
+        if not isinstance(state["history"], (list, tuple)):
+            raise InvalidInputError(
+                f"state_dict['history']: expected a list of entries, got "
+                f"{type(state['history']).__name__}")
+        history = [_history_entry(e, f"state_dict['history'][{i}]")
+                   for i, e in enumerate(state["history"])]
+        return step, seed, stats, history
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict` output: the step counter, seed, stats and history.
@@ -1069,23 +1491,20 @@ class PartitionSel:
         With the model and optimiser restored too, the following selections are those the
         uninterrupted run would have made. A state saved with another method, ratio or
         minibatch size is loaded with a warning (its selections will differ).
+
+        The whole state is validated before anything is assigned, so a bad state leaves the
+        selector as it was.
+
+        Raises
+        ------
+        InvalidInputError
+            Naming the offending key: another ``format``, a missing key, a wrong type, a
+            negative step, seed or count, a non-finite float, a history entry without one of
+            its keys (``step``, ``method``, ``pool_size``, ``b``, ``lr``, ``domain_counts``,
+            ``conflicting_pairs``, ``utility``, ``feature_seconds``, ``selection_seconds``),
+            an invalid or repeated domain label.
         """
-        if not isinstance(state, Mapping) or state.get("format") != _STATE_FORMAT:
-            raise InvalidInputError(
-                f"state_dict: expected the output of PartitionSel.state_dict() (format "
-                f"{_STATE_FORMAT!r})")
-        try:
-            step = check_int(state["step"], "state_dict['step']", minimum=0)
-            seed = check_int(state["seed"], "state_dict['seed']", minimum=0)
-            st = state["stats"]
-            stats = {"steps": int(st["steps"]), "means": {k: float(v) for k, v in
-                                                          st["means"].items()},
-                     "counts": {k: int(v) for k, v in st["counts"].items()},
-                     "domain_totals": _unpairs(st["domain_totals"])}
-            history = [{**e, "domain_counts": _unpairs(e["domain_counts"])}
-                       for e in state["history"]]
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InvalidInputError(f"state_dict: malformed selector state ({exc!r})") from exc
+        step, seed, stats, history = self._parse_state(state)
         for key in ("method", "ratio", "minibatch_size"):
             if key in state and state[key] != getattr(self, key):
                 warnings.warn(

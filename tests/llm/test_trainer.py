@@ -98,7 +98,7 @@ def test_every_method_trains_and_logs_diagnostics(tmp_path, method):
         expected = 16 if method == "full" else 4
         assert sum(counts.values()) == pytest.approx(expected)
         assert h["sel/selection_seconds"] >= 0
-        if method in ("random", "full"):
+        if method in ("random", "stratified", "full"):  # featureless: no F(S) to log
             assert "sel/F" not in h
         else:
             assert "sel/F" in h and "sel/conflicting_pairs" in h
