@@ -72,9 +72,9 @@ def _build(model_name: str, lora_r: int, seed: int):
 def _pool(tok, n: int, max_length: int, seed: int):
     import numpy as np
 
-    from llm_minibatch.data import load_corpus
+    from llm_minibatch.corpus import load_corpus
+    from llm_minibatch.loop import trim_padding
     from llm_minibatch.tokenization import encode_examples
-    from llm_minibatch.training import trim_padding
 
     rows = load_corpus()
     pick = np.random.default_rng(seed).choice(len(rows), size=n, replace=False)

@@ -14,7 +14,7 @@ the last blocks from one batched pass with hooks, optional seeded sketch, L2-nor
 In a training loop: :class:`PartitionSel` (``select(pool, domains)``, :func:`selected_batches`
 around a DataLoader of pools, torch.distributed aware, checkpointable) and, for the Hugging Face
 ``Trainer``, :class:`PartitionSelTrainer`. Data, tokenizer, tiny models, evaluation and the
-demo live in :mod:`llm_minibatch.data`, :mod:`~llm_minibatch.tokenization`,
+demo live in :mod:`llm_minibatch.corpus`, :mod:`~llm_minibatch.tokenization`,
 :mod:`~llm_minibatch.models`, :mod:`~llm_minibatch.evaluation` and
 :mod:`~llm_minibatch.demo` (``python -m llm_minibatch demo``). The modules that need
 ``transformers`` are imported on first use.
@@ -23,8 +23,6 @@ demo live in :mod:`llm_minibatch.data`, :mod:`~llm_minibatch.tokenization`,
 from importlib import import_module as _import_module
 from typing import Any as _Any
 
-from .budgets import RULES, compute_quotas, explicit, mixture, proportional, uniform
-from .diagnostics import conflicting_pairs, domain_counts
 from .features import (
     ENGINES,
     FILTERS,
@@ -37,14 +35,25 @@ from .features import (
     per_example_gradients,
     select_parameters,
 )
-from .selector import METHODS, Selection, select_from_features
-from .synthetic import SyntheticPool, synthetic_pool
-from .training import AnchorSampler, PartitionSel, selected_batches, split_anchors
-from .utility import (
+from .loop import AnchorSampler, PartitionSel, selected_batches, split_anchors
+from .selection import (
+    METHODS,
+    RULES,
     GreatsUtility,
+    Selection,
+    SyntheticPool,
     WeightedGradientMatching,
+    compute_quotas,
+    conflicting_pairs,
+    domain_counts,
+    explicit,
+    mixture,
+    proportional,
+    select_from_features,
     solve_nonnegative_qp,
     submodularity_ratio,
+    synthetic_pool,
+    uniform,
 )
 
 __version__ = "0.1.0"
@@ -56,8 +65,8 @@ _LAZY = {
     "tiny_llama": "models", "tiny_qwen2": "models", "add_lora": "models",
     "load_model": "models", "load_tokenizer": "models",
     "domain_losses": "evaluation", "exact_match": "evaluation",
-    "load_corpus": "data", "make_corpus": "data", "load_jsonl": "data",
-    "load_hf_dataset": "data", "train_val_split": "data",
+    "load_corpus": "corpus", "make_corpus": "corpus", "load_jsonl": "corpus",
+    "load_hf_dataset": "corpus", "train_val_split": "corpus",
     "DemoConfig": "demo", "run_demo": "demo",
 }
 

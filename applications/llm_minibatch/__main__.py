@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(res["table"])
             print(f"\n{res['seconds']:.0f} s; wrote {', '.join(res['files'].values())}")
         else:
-            from .data import make_corpus, write_jsonl
+            from .corpus import make_corpus, write_jsonl
 
             path = write_jsonl(make_corpus(args.per_domain, seed=args.seed), args.out)
             print(f"wrote {path}")

@@ -2,7 +2,7 @@
 
 One run, same seeds, same pools, same step count for every method:
 
-1. **Data.** The shipped four-domain corpus (:func:`~llm_minibatch.data.load_corpus`,
+1. **Data.** The shipped four-domain corpus (:func:`~llm_minibatch.corpus.load_corpus`,
    imbalanced on purpose) or a user file (``--data``: JSONL, JSON, CSV, Parquet, or a
    ``datasets`` folder with ``prompt``/``answer``/``domain`` columns) is split into training
    and validation sets stratified by domain; 0.5 % of the training set (at least
@@ -56,7 +56,7 @@ from tqdm.auto import tqdm
 from matroidopt.errors import InvalidInputError
 from matroidopt.validation import check_int, check_real
 
-from .data import (
+from .corpus import (
     GENERATORS,
     load_corpus,
     load_hf_dataset,
@@ -64,13 +64,12 @@ from .data import (
     make_corpus,
     train_val_split,
 )
-from .diagnostics import conflicting_pairs
 from .evaluation import domain_losses, exact_match
 from .features import FILTERS, gradient_features
+from .loop import AnchorSampler, PartitionSel, split_anchors, trim_padding
 from .models import add_lora, load_model, load_tokenizer, tiny_llama
-from .selector import METHODS
+from .selection import METHODS, conflicting_pairs
 from .tokenization import ByteTokenizer, encode_examples
-from .training import AnchorSampler, PartitionSel, split_anchors, trim_padding
 
 __all__ = ["DEFAULT_METHODS", "DemoConfig", "format_table", "plot_curves", "run_demo"]
 
@@ -89,7 +88,7 @@ class DemoConfig:
     out : str
         Output directory.
     methods : tuple of str
-        Methods to compare (names of :data:`~llm_minibatch.selector.METHODS`).
+        Methods to compare (names of :data:`~llm_minibatch.selection.METHODS`).
     pool_size, batch_size : int
         Pool ``N`` drawn per step and minibatch ``b`` selected from it (ratio ``b / N``).
     lr : float

@@ -2,7 +2,7 @@
 
 :class:`PartitionSelTrainer` is a ``transformers.Trainer`` whose training dataloader yields
 *pools* of ``N = round(per_device_train_batch_size / ratio)`` examples, each tagged with its
-domain; before every micro-batch the :class:`~llm_minibatch.training.PartitionSel` selector
+domain; before every micro-batch the :class:`~llm_minibatch.loop.PartitionSel` selector
 picks the ``b = per_device_train_batch_size`` rows to train on (``PARTITIONSEL.md``), and the
 ordinary ``Trainer.training_step`` runs on that sub-batch. Everything else — optimiser,
 scheduler, gradient accumulation, mixed precision, peft/LoRA models, evaluation, callbacks,
@@ -34,7 +34,7 @@ Selection
 Anchors
     ``anchor_dataset`` when given; otherwise 0.5 % of ``train_dataset`` (at least
     ``n_anchors`` rows, stratified by domain) is held out with
-    :func:`~llm_minibatch.training.split_anchors` and removed from training — for every
+    :func:`~llm_minibatch.loop.split_anchors` and removed from training — for every
     method, so that all methods train on the same rows.
 Diagnostics
     At every logging step, ``self.log`` receives ``sel/count/<domain>`` (examples selected
@@ -46,11 +46,11 @@ Diagnostics
     selections (indices included).
 Checkpoints
     Every checkpoint folder gets ``partitionsel_state.json`` (:data:`STATE_FILE`): the
-    selector's :meth:`~llm_minibatch.training.PartitionSel.state_dict` (step, seed, running
+    selector's :meth:`~llm_minibatch.loop.PartitionSel.state_dict` (step, seed, running
     statistics, history). ``train(resume_from_checkpoint=...)`` restores it. Since every random
     choice of a selection derives from ``(seed, step)``, a resumed run makes the selections
     of the uninterrupted one (the Trainer restores model, optimiser, scheduler and data order).
-    The file is written atomically (:func:`~llm_minibatch.training.write_state_file`) by the
+    The file is written atomically (:func:`~llm_minibatch.loop.write_state_file`) by the
     process that saves (``args.should_save``), into the checkpoint folder *before* the
     Trainer saves the rest and rotates old checkpoints (``save_total_limit``): every
     checkpoint folder that survives rotation has its state file, and a crash while saving
@@ -94,10 +94,10 @@ from transformers.utils import is_datasets_available
 from matroidopt.errors import InvalidInputError
 from matroidopt.validation import check_int
 
-from .training import (
+from .loop import (
     AnchorSampler,
     PartitionSel,
-    _collate,
+    collate_examples,
     read_state_file,
     split_anchors,
     trim_padding,
@@ -158,7 +158,7 @@ class PoolCollator:
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict:
         if len(features) == 0:
             raise InvalidInputError("features: cannot collate an empty list of examples")
-        batch = _collate(features, self.pad_token_id, arg="features", keep_mask=True)
+        batch = collate_examples(features, self.pad_token_id, arg="features", keep_mask=True)
         doms = [ex.get(self.domain_column, _MISSING) for ex in features]
         missing = [i for i, d in enumerate(doms) if d is _MISSING]
         if missing and len(missing) < len(doms):
@@ -238,7 +238,7 @@ class PartitionSelTrainer(Trainer):
     Parameters
     ----------
     selector_kwargs : dict, optional
-        Passed to :class:`~llm_minibatch.training.PartitionSel`: ``method``, ``ratio``
+        Passed to :class:`~llm_minibatch.loop.PartitionSel`: ``method``, ``ratio``
         (default 0.125), ``budget_rule``, ``param_filter``, ``sketch_dim``, ``sketch``,
         ``seed`` (default: ``args.seed``), ``chunk_size``, ``deterministic``,
         ``target_proportions``, ``quotas``, ``keep_all``, ``process_group``, ``lr`` (default:

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_minibatch.budgets import (
+from llm_minibatch.selection.budgets import (
     compute_quotas,
     explicit,
     mixture,

@@ -270,8 +270,8 @@ def test_capture_under_no_grad_and_inference_inputs(llama, pool):
 
 def test_partitionsel_scores_pool_and_anchors_in_one_pass(llama, pool, monkeypatch):
     """One feature pass per step, and each row's features equal those it gets alone."""
-    from llm_minibatch import training
-    from llm_minibatch.training import AnchorSampler, PartitionSel
+    from llm_minibatch.loop import AnchorSampler, PartitionSel
+    from llm_minibatch.loop import selector as training
 
     ids, labels, mask = pool
     held_out = {"input_ids": ids[:, :9], "labels": labels[:, :9],

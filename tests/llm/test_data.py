@@ -1,5 +1,5 @@
 """Tests of the embedded corpus, loaders, byte tokenizer, tiny models and per-domain evaluation
-(``llm_minibatch.data``, ``.tokenization``, ``.models``, ``.evaluation``).
+(``llm_minibatch.corpus``, ``.tokenization``, ``.models``, ``.evaluation``).
 
 Everything is local: the corpus is generated, the models are built from configs, the Hugging
 Face tokenizer is trained offline on a few hundred strings, and ``datasets`` reads tmp files.
@@ -23,8 +23,7 @@ import torch
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
-from llm_minibatch import data as data_mod  # noqa: E402
-from llm_minibatch.data import (  # noqa: E402
+from llm_minibatch.corpus import (  # noqa: E402
     CORPUS_SEED,
     CORPUS_SIZES,
     DOMAINS,
@@ -36,6 +35,7 @@ from llm_minibatch.data import (  # noqa: E402
     train_val_split,
     write_jsonl,
 )
+from llm_minibatch.corpus import shipped as data_mod  # noqa: E402
 from llm_minibatch.evaluation import domain_losses, exact_match  # noqa: E402
 from llm_minibatch.models import (  # noqa: E402
     add_lora,
@@ -48,7 +48,7 @@ from llm_minibatch.tokenization import ByteTokenizer, encode_examples  # noqa: E
 from matroidopt.errors import InvalidInputError  # noqa: E402
 
 APP = Path(__file__).resolve().parents[2] / "applications"
-SHIPPED = APP / "llm_minibatch" / "data" / "corpus.jsonl"
+SHIPPED = APP / "llm_minibatch" / "corpus" / "corpus.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,8 @@ def test_regenerate_script_writes_the_same_file(tmp_path):
 def test_regenerate_entry_point_runs_as_module(tmp_path):
     out = tmp_path / "c.jsonl"
     proc = subprocess.run(
-        [sys.executable, "-m", "llm_minibatch.data", "--regenerate", "--output", str(out)],
+        [sys.executable, "-m", "llm_minibatch.corpus.shipped", "--regenerate", "--output",
+         str(out)],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr

@@ -66,7 +66,7 @@ def test_demo_training_moves_the_validation_loss(demo_run):
 
 
 def test_demo_on_a_user_jsonl_file(tmp_path):
-    from llm_minibatch.data import make_corpus, write_jsonl
+    from llm_minibatch.corpus import make_corpus, write_jsonl
 
     rows = make_corpus({"units": 60, "sorting": 40}, seed=3)
     for r in rows:
@@ -119,7 +119,7 @@ def test_demo_bad_settings(tmp_path, field, value, match):
 
 
 def test_pool_larger_than_the_training_set(tmp_path):
-    from llm_minibatch.data import make_corpus, write_jsonl
+    from llm_minibatch.corpus import make_corpus, write_jsonl
 
     path = write_jsonl(make_corpus({"units": 30}, seed=0), tmp_path / "small.jsonl")
     with pytest.raises(InvalidInputError, match="pool_size"):

@@ -11,8 +11,7 @@ import pytest
 import torch
 from scipy import stats as sps
 
-from llm_minibatch.budgets import compute_quotas
-from llm_minibatch.data import load_corpus, train_val_split
+from llm_minibatch.corpus import load_corpus, train_val_split
 from llm_minibatch.experiment.scenarios import apply_scenario, corrupt_answers, imbalance
 from llm_minibatch.experiment.stats import (
     bootstrap_ci,
@@ -20,8 +19,9 @@ from llm_minibatch.experiment.stats import (
     steps_to_target,
     t_interval,
 )
-from llm_minibatch.selector import select_from_features, stratified_indices
-from llm_minibatch.training import AnchorSampler, PartitionSel
+from llm_minibatch.loop import AnchorSampler, PartitionSel
+from llm_minibatch.selection.budgets import compute_quotas
+from llm_minibatch.selection.methods import select_from_features, stratified_indices
 from matroidopt.errors import InvalidInputError
 
 DOMAINS = ["a"] * 12 + ["b"] * 6 + ["c"] * 2

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import matroidopt as mo
-from llm_minibatch.utility import (
+from llm_minibatch.selection.utility import (
     GreatsUtility,
     WeightedGradientMatching,
     solve_nonnegative_qp,

@@ -33,14 +33,14 @@ from transformers import TrainingArguments  # noqa: E402
 
 import llm_minibatch  # noqa: E402
 import matroidopt  # noqa: E402
-from llm_minibatch.models import add_lora, tiny_llama  # noqa: E402
-from llm_minibatch.selector import select_from_features  # noqa: E402
-from llm_minibatch.trainer import STATE_FILE, PartitionSelTrainer  # noqa: E402
-from llm_minibatch.training import (  # noqa: E402
+from llm_minibatch.loop import (  # noqa: E402
     PartitionSel,
     read_state_file,
     write_state_file,
 )
+from llm_minibatch.models import add_lora, tiny_llama  # noqa: E402
+from llm_minibatch.selection.methods import select_from_features  # noqa: E402
+from llm_minibatch.trainer import STATE_FILE, PartitionSelTrainer  # noqa: E402
 from matroidopt.errors import InvalidInputError  # noqa: E402
 
 pytestmark = [
@@ -531,7 +531,7 @@ def _run_ranks(script, args_of, env_of, cwd):
 _COMMON = r'''
 import torch
 from llm_minibatch.models import add_lora, tiny_llama
-from llm_minibatch.training import AnchorSampler
+from llm_minibatch.loop import AnchorSampler
 
 VOCAB = 40
 
@@ -582,7 +582,7 @@ STEPS = 2
 _SELECT_WORKER = _COMMON + r'''
 import json, sys
 import torch.distributed as dist
-from llm_minibatch.training import PartitionSel
+from llm_minibatch.loop import PartitionSel
 
 rank, port, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 torch.set_num_threads(1)

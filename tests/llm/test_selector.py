@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from llm_minibatch.selector import METHODS, select_from_features
-from llm_minibatch.synthetic import synthetic_pool
-from llm_minibatch.utility import WeightedGradientMatching
+from llm_minibatch.selection.methods import METHODS, select_from_features
+from llm_minibatch.selection.synthetic import synthetic_pool
+from llm_minibatch.selection.utility import WeightedGradientMatching
 from matroidopt.errors import InvalidInputError
 
 LR = 1e-3

@@ -19,7 +19,7 @@ datasets = pytest.importorskip("datasets")
 from transformers import TrainingArguments  # noqa: E402
 
 from llm_minibatch.models import add_lora, tiny_llama  # noqa: E402
-from llm_minibatch.selector import METHODS  # noqa: E402
+from llm_minibatch.selection.methods import METHODS  # noqa: E402
 from llm_minibatch.trainer import STATE_FILE, PartitionSelTrainer, PoolCollator  # noqa: E402
 from matroidopt.errors import InvalidInputError  # noqa: E402
 

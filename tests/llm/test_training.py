@@ -1,4 +1,4 @@
-"""Tests of ``llm_minibatch.training``: the PartitionSel torch-loop API.
+"""Tests of ``llm_minibatch.loop``: the PartitionSel torch-loop API.
 
 Selections (size, quotas, reproducibility per (seed, step)), no side effects on the model,
 its gradients, the optimiser or the RNG (gradient accumulation unchanged), η read from the
@@ -28,15 +28,15 @@ from peft import LoraConfig, get_peft_model  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
 
 import llm_minibatch  # noqa: E402
-import llm_minibatch.training as training  # noqa: E402
+import llm_minibatch.loop.selector as training  # noqa: E402
 import matroidopt  # noqa: E402
-from llm_minibatch.selector import METHODS  # noqa: E402
-from llm_minibatch.training import (  # noqa: E402
+from llm_minibatch.loop import (  # noqa: E402
     AnchorSampler,
     PartitionSel,
     selected_batches,
     split_anchors,
 )
+from llm_minibatch.selection.methods import METHODS  # noqa: E402
 from matroidopt.errors import InvalidInputError  # noqa: E402
 
 # peft's get_peft_model calls a transformers method deprecated in 5.x; not ours to fix
@@ -347,7 +347,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
-from llm_minibatch.training import AnchorSampler, PartitionSel
+from llm_minibatch.loop import AnchorSampler, PartitionSel
 
 rank, world, port, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(1)

@@ -38,10 +38,10 @@ from matroidopt.errors import InvalidInputError
 from matroidopt.validation import check_int, check_real
 
 from .. import demo as _demo
-from ..data import train_val_split
+from ..corpus import train_val_split
 from ..evaluation import domain_losses
-from ..selector import METHODS
-from ..training import AnchorSampler, PartitionSel, split_anchors
+from ..loop import AnchorSampler, PartitionSel, split_anchors
+from ..selection import METHODS
 from .scenarios import NOISE_MODES, SCENARIOS, apply_scenario
 from .stats import steps_to_target
 
@@ -61,7 +61,7 @@ class ExperimentConfig:
     Attributes
     ----------
     arms : tuple of str
-        Methods to run (names of :data:`~llm_minibatch.selector.METHODS`).
+        Methods to run (names of :data:`~llm_minibatch.selection.METHODS`).
     seeds : int
         Seeds per arm: ``first_seed, ..., first_seed + seeds - 1``.
     first_seed : int

@@ -26,7 +26,7 @@ def conflicting_pairs(gram: torch.Tensor, indices: Sequence[int] | torch.Tensor 
     Examples
     --------
     >>> import torch
-    >>> from llm_minibatch.diagnostics import conflicting_pairs
+    >>> from llm_minibatch.selection.diagnostics import conflicting_pairs
     >>> G = torch.tensor([[1.0, 0.0], [-1.0, 0.1], [0.0, 1.0]])
     >>> conflicting_pairs(G @ G.T, [0, 1, 2])
     1
@@ -44,7 +44,7 @@ def domain_counts(domains: Sequence[Any], indices: Sequence[int]) -> dict[Any, i
 
     Examples
     --------
-    >>> from llm_minibatch.diagnostics import domain_counts
+    >>> from llm_minibatch.selection.diagnostics import domain_counts
     >>> domain_counts(["a", "b", "a", "c"], [0, 2, 3])
     {'a': 2, 'c': 1}
     """

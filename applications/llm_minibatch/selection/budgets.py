@@ -163,7 +163,7 @@ def proportional(counts: Mapping[Hashable, int], b: int) -> dict:
 
     Examples
     --------
-    >>> from llm_minibatch.budgets import proportional
+    >>> from llm_minibatch.selection.budgets import proportional
     >>> proportional({0: 1, 1: 2, 2: 2}, 4)   # floors [0, 1, 1], 2 leftover units
     {0: 1, 1: 2, 2: 1}
     >>> proportional({"math": 190, "code": 45, "chem": 21}, 32)   # floors 23, 5, 2
@@ -189,7 +189,7 @@ def uniform(counts: Mapping[Hashable, int], b: int) -> dict:
 
     Examples
     --------
-    >>> from llm_minibatch.budgets import uniform
+    >>> from llm_minibatch.selection.budgets import uniform
     >>> uniform({"a": 10, "b": 10, "c": 10}, 8)
     {'a': 3, 'b': 3, 'c': 2}
     >>> uniform({"a": 1, "b": 10, "c": 10}, 8)   # a is capped, its share is redistributed
@@ -268,7 +268,7 @@ def mixture(counts: Mapping[Hashable, int], b: int,
 
     Examples
     --------
-    >>> from llm_minibatch.budgets import mixture
+    >>> from llm_minibatch.selection.budgets import mixture
     >>> mixture({"a": 50, "b": 50, "c": 50}, 10, {"a": 0.5, "b": 0.3, "c": 0.2})
     {'a': 5, 'b': 3, 'c': 2}
     >>> mixture({"a": 2, "b": 50}, 10, {"a": 0.5, "b": 0.5, "zz": 1.0})   # a capped at 2
@@ -317,7 +317,7 @@ def explicit(counts: Mapping[Hashable, int], b: int, quotas: Mapping[Hashable, i
 
     Examples
     --------
-    >>> from llm_minibatch.budgets import explicit
+    >>> from llm_minibatch.selection.budgets import explicit
     >>> explicit({"a": 5, "b": 5}, 6, {"a": 4, "b": 2})
     {'a': 4, 'b': 2}
     >>> explicit({"a": 5, "b": 5}, 6, {"a": 6})
@@ -424,7 +424,7 @@ def compute_quotas(
 
     Examples
     --------
-    >>> from llm_minibatch.budgets import compute_quotas
+    >>> from llm_minibatch.selection.budgets import compute_quotas
     >>> domains = ["math"] * 5 + ["code"] * 3 + ["chem"] * 2
     >>> compute_quotas(domains, 4)
     {'chem': 1, 'code': 1, 'math': 2}

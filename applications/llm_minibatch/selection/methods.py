@@ -55,7 +55,7 @@ def stratified_indices(labels: Sequence[Any], quota_map: Mapping[Any, int], seed
         The pool's domains.
     quota_map : mapping of domain to int
         ``k_d`` per domain, ``0 <= k_d <= n_d`` (e.g. from
-        :func:`~llm_minibatch.budgets.compute_quotas`); absent domains get 0.
+        :func:`~llm_minibatch.selection.compute_quotas`); absent domains get 0.
     seed : int or None
 
     Returns
@@ -70,7 +70,7 @@ def stratified_indices(labels: Sequence[Any], quota_map: Mapping[Any, int], seed
 
     Examples
     --------
-    >>> from llm_minibatch.selector import stratified_indices
+    >>> from llm_minibatch.selection.methods import stratified_indices
     >>> idx = stratified_indices(["a", "a", "a", "b", "b"], {"a": 2, "b": 1}, seed=0)
     >>> sorted(["aaabb"[i] for i in idx])
     ['a', 'a', 'b']
@@ -217,7 +217,7 @@ def select_from_features(
     lr : float
         The learning rate η of the gradient-matching utilities.
     budget_rule : {"proportional", "uniform", "mixture", "explicit"}
-        Per-domain quota rule (:mod:`llm_minibatch.budgets`); ``target_proportions``,
+        Per-domain quota rule (:mod:`llm_minibatch.selection.budgets`); ``target_proportions``,
         ``quotas`` and ``keep_all`` are passed to it.
     seed : int or None
         For ``partitionsel``, ``iwd`` (random residual greedy), ``random`` and ``stratified``
@@ -240,7 +240,7 @@ def select_from_features(
     Examples
     --------
     >>> import numpy as np
-    >>> from llm_minibatch.selector import select_from_features
+    >>> from llm_minibatch.selection.methods import select_from_features
     >>> rng = np.random.default_rng(0)
     >>> G = rng.normal(size=(64, 16)); G /= np.linalg.norm(G, axis=1, keepdims=True)
     >>> domains = np.repeat(["math", "code", "chem", "unit"], 16)

@@ -1,67 +1,7 @@
-"""PartitionSel in a plain torch training loop: selector object, anchors, DDP, checkpoints.
-
-Every optimiser step draws a *pool* of candidate examples tagged with domains; a
-:class:`PartitionSel` picks the minibatch to train on (``PARTITIONSEL.md``): per-example
-gradient features of the pool (:func:`~llm_minibatch.features.gradient_features`), the
-validation target from a few held-out *anchor* examples (:class:`AnchorSampler`), and
-:func:`~llm_minibatch.selector.select_from_features` with the optimiser's current learning rate
-as η. The selector leaves the model exactly as it found it — train/eval flags, ``.grad``
-buffers, ``requires_grad`` flags, the optimiser's state and the global RNG — so gradient
-accumulation, schedulers and dropout keep working unchanged.
-
-Pieces
-------
-:class:`AnchorSampler`
-    A held-out set (encoded batch) and a per-step seeded draw of ``n_anchors`` rows.
-:func:`split_anchors`
-    Hold out a small fraction (default 0.5 %) of a training set as the anchor split.
-:class:`PartitionSel`
-    ``select(pool_batch, domains) -> indices`` and ``select_batch(...) -> minibatch``;
-    ``state_dict`` / ``load_state_dict`` for checkpoints; under ``torch.distributed`` every
-    rank contributes its part of the pool and all ranks make the same selection.
-:func:`selected_batches`
-    Wraps a DataLoader of pools and yields the selected minibatches.
-
-Reproducibility
----------------
-A selection depends only on ``(seed, step, pool, domains, anchors, model parameters, η)``:
-the sketch seed, the solver seed (residual random greedy, ``random``) and the anchor draw are
-all derived from ``(seed, step)`` by integer mixing; no generator state is carried from step
-to step. The checkpointed "RNG state" is therefore just ``(seed, step)``, and a run resumed
-from :meth:`PartitionSel.state_dict` (with model and optimiser restored) repeats the
-selections of an uninterrupted run.
-
-Examples
---------
->>> import torch
->>> from peft import LoraConfig, get_peft_model
->>> from transformers import LlamaConfig, LlamaForCausalLM
->>> from llm_minibatch.training import AnchorSampler, PartitionSel
->>> _ = torch.manual_seed(0)
->>> cfg = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-...                   num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32)
->>> model = get_peft_model(LlamaForCausalLM(cfg), LoraConfig(
-...     r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
->>> opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3)
->>> held_out = torch.randint(0, 64, (8, 8))
->>> anchors = AnchorSampler({"input_ids": held_out, "labels": held_out}, n_anchors=4)
->>> sel = PartitionSel(model, optimizer=opt, ratio=0.25, anchors=anchors, sketch_dim=32)
->>> ids = torch.randint(0, 64, (16, 8))
->>> pool = {"input_ids": ids, "labels": ids.clone()}
->>> domains = ["math"] * 8 + ["code"] * 4 + ["chem"] * 4
->>> batch = sel.select_batch(pool, domains)          # 4 of the 16 rows
->>> batch["input_ids"].shape, sel.last_selection.domain_counts
-(torch.Size([4, 8]), {'chem': 1, 'code': 1, 'math': 2})
->>> loss = model(**batch).loss
->>> loss.backward(); opt.step(); opt.zero_grad()
->>> sel.step, sorted(sel.history[-1])[:4]
-(1, ['b', 'conflicting_pairs', 'domain_counts', 'feature_seconds'])
-"""
-
+"""The torch-loop selector :class:`PartitionSel` and :func:`selected_batches`."""
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from collections import deque
@@ -75,729 +15,34 @@ from torch import nn
 from matroidopt.errors import InvalidInputError
 from matroidopt.validation import check_int, check_real
 
-from .budgets import RULES, _domain_sort, compute_quotas
-from .diagnostics import domain_counts
-from .features import (
+from ..features import (
     SKETCHES,
-    _as_index_tensor,
     _mix_seed,
     gradient_features,
     select_parameters,
 )
-from .selector import METHODS, Selection, select_from_features, stratified_indices
-from .utility import LR_RANGE
+from ..selection import (
+    LR_RANGE,
+    METHODS,
+    RULES,
+    Selection,
+    compute_quotas,
+    domain_counts,
+    select_from_features,
+    stratified_indices,
+)
+from .anchors import AnchorSampler
+from .batching import IGNORE_INDEX, _as_2d_int, _labels_from
+from .distributed import _Dist, _model_device, _unwrap
+from .labels import _domain_list, _pairs, _unpairs
+from .state import _finite_or_none, _history_entry, _state_key, _state_mapping, _state_real
 
-__all__ = ["AnchorSampler", "PartitionSel", "selected_batches", "split_anchors", "trim_padding"]
-
-IGNORE_INDEX = -100
 #: Methods that select without gradient features (and need neither anchors nor η).
 FEATURELESS = ("random", "stratified", "full")
 _STATE_FORMAT = "llm_minibatch.PartitionSel/1"
 # tags mixed into the per-step seeds, so the streams are independent
 _TAG_ANCHORS, _TAG_SKETCH, _TAG_SOLVER = 0x414E43, 0x534B54, 0x534F4C
 
-
-# --------------------------------------------------------------------------- helpers
-def _labels_from(input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-    """Default causal-LM labels: the inputs, with padding (mask 0) ignored."""
-    labels = input_ids.clone()
-    if attention_mask is not None:
-        labels[attention_mask == 0] = IGNORE_INDEX
-    return labels
-
-
-def _as_2d_int(x: Any, name: str) -> torch.Tensor:
-    x = _as_index_tensor(x, name)
-    if x.dim() != 2:
-        raise InvalidInputError(
-            f"{name}: expected a 2-D integer tensor (examples × tokens), got shape "
-            f"{tuple(x.shape)} and dtype {x.dtype}")
-    return x
-
-
-def _row(example: Mapping, key: str, where: str) -> torch.Tensor:
-    return _as_index_tensor(example[key], f"{where}: {key!r}").to(torch.long).reshape(-1)
-
-
-def _collate(examples: Sequence[Mapping], pad_token_id: int, *,
-             arg: str = "examples_or_batch", keep_mask: bool = False) -> dict:
-    """Right-pad a list of encoded examples (token-id sequences) into a batch dict.
-
-    Missing labels default to the inputs with padding ignored (:func:`_labels_from`), missing
-    attention masks to ones. The mask is returned when ``keep_mask`` or when some position is
-    masked. Errors name ``arg``.
-    """
-    ids, labs, masks = [], [], []
-    for i, ex in enumerate(examples):
-        if not isinstance(ex, Mapping) or "input_ids" not in ex:
-            keys = list(ex)[:8] if isinstance(ex, Mapping) else type(ex).__name__
-            raise InvalidInputError(f"{arg}: example {i} has no 'input_ids' (got {keys})")
-        where = f"{arg}: example {i}"
-        x = _row(ex, "input_ids", where)
-        m = (torch.ones_like(x) if ex.get("attention_mask") is None
-             else _row(ex, "attention_mask", where))
-        y = _labels_from(x, m) if ex.get("labels") is None else _row(ex, "labels", where)
-        if not (x.numel() == m.numel() == y.numel()) or x.numel() == 0:
-            raise InvalidInputError(
-                f"{arg}: example {i} has input_ids/labels/attention_mask of lengths "
-                f"{x.numel()}/{y.numel()}/{m.numel()}; expected equal, non-zero lengths")
-        ids.append(x)
-        labs.append(y)
-        masks.append(m)
-    t = max(x.numel() for x in ids)
-
-    def pad(rows, value):
-        out = torch.full((len(rows), t), value, dtype=torch.long)
-        for i, r in enumerate(rows):
-            out[i, :r.numel()] = r
-        return out
-
-    batch = {"input_ids": pad(ids, pad_token_id), "labels": pad(labs, IGNORE_INDEX)}
-    mask = pad(masks, 0)
-    if keep_mask or not bool(mask.all()):
-        batch["attention_mask"] = mask
-    return batch
-
-
-def trim_padding(batch: Mapping[str, Any]) -> dict:
-    """Drop the trailing columns that are padding in every row (attention mask 0 everywhere).
-
-    Exact for causal LMs: later positions never influence earlier ones, and the dropped
-    positions carry no target. Entries that are not ``(rows, columns)`` tensors of the mask's
-    width pass through unchanged; a batch without a 2-D mask is returned as is.
-
-    Examples
-    --------
-    >>> import torch
-    >>> b = {"input_ids": torch.tensor([[5, 6, 0], [7, 0, 0]]),
-    ...      "attention_mask": torch.tensor([[1, 1, 0], [1, 0, 0]])}
-    >>> trim_padding(b)["input_ids"].tolist()
-    [[5, 6], [7, 0]]
-    """
-    mask = batch.get("attention_mask")
-    if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or mask.shape[0] == 0:
-        return dict(batch)
-    used = mask.ne(0).any(0).nonzero()
-    t = int(used.max()) + 1 if used.numel() else 1
-    width = mask.shape[1]
-    if t == width:
-        return dict(batch)
-    return {k: (v[:, :t] if isinstance(v, torch.Tensor) and v.dim() >= 2 and v.shape[1] == width
-                else v) for k, v in batch.items()}
-
-
-def _label_kind(d: Any) -> Any:
-    """The type signature of a domain label (tuples: recursively), to spot labels that are
-    equal as dict keys but of different types (``True == 1 == 1.0``)."""
-    if isinstance(d, tuple):
-        return ("tuple", tuple(_label_kind(x) for x in d))
-    return type(d).__name__
-
-
-def _check_label(d: Any, name: str, i: int) -> Any:
-    """A domain label that survives the JSON checkpoint exactly, else an error naming ``name``.
-
-    Allowed: ``str``, ``int``, ``bool``, finite ``float`` and tuples of these (numpy scalars
-    are unwrapped first). Everything else (bytes, None, NaN, frozensets, objects, ...) is
-    rejected here, at the first selection, rather than at the first checkpoint.
-    """
-    if isinstance(d, np.generic):
-        d = d.item()
-    if isinstance(d, (str, bool, int)):
-        return d
-    if isinstance(d, float):
-        if not math.isfinite(d):
-            raise InvalidInputError(
-                f"{name}: label {i} is {d!r}; a float domain label must be finite (NaN is not "
-                "equal to itself, so it cannot name a domain)")
-        return d
-    if isinstance(d, tuple):
-        return tuple(_check_label(x, name, i) for x in d)
-    raise InvalidInputError(
-        f"{name}: label {i} is {d!r} of type {type(d).__name__}; domain labels must be str, "
-        "int, bool, finite float or tuples of these (they are stored in JSON checkpoints), "
-        "e.g. decode bytes to str")
-
-
-def _check_labels(labels: list, name: str) -> list:
-    """Every label checked by :func:`_check_label`; labels that are equal but of different
-    types (``1``, ``1.0``, ``True``; ``(1,)`` and ``(True,)``) are rejected, because a dict
-    (quotas, counts) merges them into one domain under whichever type came first."""
-    out = [_check_label(d, name, i) for i, d in enumerate(labels)]
-    first: dict = {}
-    for i, d in enumerate(out):
-        j = first.setdefault(d, i)
-        if j != i and _label_kind(out[j]) != _label_kind(d):
-            raise InvalidInputError(
-                f"{name}: labels {j} ({out[j]!r}) and {i} ({d!r}) are equal but of different "
-                "types, so they would be one domain; use labels of one type")
-    return out
-
-
-def _domain_list(domains: Any, name: str = "domains") -> list:
-    if isinstance(domains, torch.Tensor):
-        return _check_labels(domains.detach().cpu().reshape(-1).tolist(), name)
-    if isinstance(domains, np.ndarray):
-        if domains.ndim != 1:
-            raise InvalidInputError(f"{name}: expected a 1-D sequence of labels, got shape "
-                                    f"{domains.shape}")
-        return _check_labels(domains.tolist(), name)
-    if isinstance(domains, (str, bytes)) or not isinstance(domains, Iterable):
-        raise InvalidInputError(
-            f"{name}: expected a sequence with one domain label per example, got "
-            f"{type(domains).__name__}")
-    return _check_labels(list(domains), name)
-
-
-def _json_label(d: Any) -> Any:
-    if isinstance(d, np.generic):
-        return d.item()
-    if isinstance(d, tuple):
-        return [_json_label(x) for x in d]
-    return d
-
-
-def _label_from_json(d: Any, where: str = "label") -> Any:
-    """Decode a label written by :func:`_json_label` (lists back to tuples), checked."""
-    if isinstance(d, list):
-        return tuple(_label_from_json(x, where) for x in d)
-    if isinstance(d, float) and not math.isfinite(d):
-        raise InvalidInputError(f"{where}: expected a finite domain label, got {d!r}")
-    if not isinstance(d, (str, int, float)):  # bool is an int
-        raise InvalidInputError(
-            f"{where}: expected a domain label (str, int, bool, float or a list of these), "
-            f"got {d!r}")
-    return d
-
-
-def _pairs(counts: Mapping) -> list:
-    return [[_json_label(d), int(c)] for d, c in counts.items()]
-
-
-def _unpairs(pairs: Any, where: str = "domain_counts") -> dict:
-    """``[[label, count], ...]`` (or a mapping label -> count) back to a dict, checked: counts
-    are non-negative integers, labels valid and distinct."""
-    items = pairs.items() if isinstance(pairs, Mapping) else pairs
-    if not isinstance(pairs, (Mapping, list)):
-        raise InvalidInputError(
-            f"{where}: expected a list of [label, count] pairs, got {type(pairs).__name__}")
-    out: dict = {}
-    for k, pair in enumerate(items):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise InvalidInputError(
-                f"{where}[{k}]: expected a [label, count] pair, got {pair!r}")
-        d = _label_from_json(pair[0], f"{where}[{k}][0]")
-        c = check_int(pair[1], f"{where}[{k}][1]", minimum=0)
-        if d in out:
-            raise InvalidInputError(f"{where}[{k}]: label {d!r} appears twice")
-        out[d] = c
-    return out
-
-
-# --------------------------------------------------------------------------- state validation
-#: Keys of every :attr:`PartitionSel.history` entry (and of its saved form).
-_HISTORY_KEYS = ("step", "method", "pool_size", "b", "lr", "domain_counts",
-                 "conflicting_pairs", "utility", "feature_seconds", "selection_seconds")
-
-
-def _finite_or_none(v: Any) -> Any:
-    """A non-finite float as None (strict JSON has no NaN); anything else unchanged."""
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
-
-def _state_real(v: Any, name: str, **bounds: Any) -> float:
-    """A finite real number of a saved state (bools and strings are not numbers here)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise InvalidInputError(f"{name}: expected a finite number, got {v!r}")
-    return check_real(v, name, **bounds)
-
-
-def _state_mapping(v: Any, name: str, required: Sequence[str] = ()) -> Mapping:
-    if not isinstance(v, Mapping):
-        raise InvalidInputError(f"{name}: expected a mapping, got {type(v).__name__}")
-    missing = [k for k in required if k not in v]
-    if missing:
-        raise InvalidInputError(f"{name}: missing key(s) {missing}")
-    return v
-
-
-def _state_key(k: Any, name: str) -> str:
-    if not isinstance(k, str):
-        raise InvalidInputError(f"{name}: expected string keys, got {k!r}")
-    return k
-
-
-def _history_entry(e: Any, where: str) -> dict:
-    """One saved history entry, validated and decoded (``domain_counts`` back to a dict)."""
-    e = _state_mapping(e, where, _HISTORY_KEYS)
-    out = {}
-    for k, v in e.items():  # keys a later version adds are kept when they are plain scalars
-        _state_key(k, where)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int, float))) \
-                and k != "domain_counts":
-            raise InvalidInputError(f"{where}[{k!r}]: expected a scalar, got {v!r}")
-        if isinstance(v, float) and not math.isfinite(v):
-            raise InvalidInputError(f"{where}[{k!r}]: expected a finite number, got {v!r}")
-        out[k] = v
-    out["step"] = check_int(e["step"], f"{where}['step']", minimum=0)
-    if not isinstance(e["method"], str):
-        raise InvalidInputError(f"{where}['method']: expected a method name, got "
-                                f"{e['method']!r}")
-    for k in ("pool_size", "b"):
-        out[k] = check_int(e[k], f"{where}[{k!r}]", minimum=0)
-    out["lr"] = (None if e["lr"] is None
-                 else _state_real(e["lr"], f"{where}['lr']", low=0.0, low_open=True))
-    out["conflicting_pairs"] = (None if e["conflicting_pairs"] is None else check_int(
-        e["conflicting_pairs"], f"{where}['conflicting_pairs']", minimum=0))
-    out["utility"] = (None if e["utility"] is None
-                      else _state_real(e["utility"], f"{where}['utility']"))
-    for k in ("feature_seconds", "selection_seconds"):
-        out[k] = _state_real(e[k], f"{where}[{k!r}]", low=0.0)
-    out["domain_counts"] = _unpairs(e["domain_counts"], f"{where}['domain_counts']")
-    return out
-
-
-# --------------------------------------------------------------------------- state files
-def write_state_file(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
-    """Write a JSON state (e.g. :meth:`PartitionSel.state_dict`) to ``path`` atomically.
-
-    The state is serialised first (strict JSON: no NaN or infinity), then written to a
-    temporary file in the same folder, flushed and ``fsync``-ed, and moved over ``path`` with
-    :func:`os.replace`; the folder is ``fsync``-ed too where the platform allows it. A crash
-    or an error at any point leaves either the previous file or the new one, complete —
-    never a truncated or half-written ``path`` (a stray temporary ``.<name>.*.tmp`` file at
-    worst, after a hard kill).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to (re)place; its folder must exist.
-    state : mapping
-        JSON-serialisable data with string keys.
-
-    Raises
-    ------
-    InvalidInputError
-        ``state`` is not a mapping, or holds something JSON cannot carry (nothing is written).
-    OSError
-        The file system refused the write (the previous file is untouched).
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from llm_minibatch.training import read_state_file, write_state_file
-    >>> path = os.path.join(tempfile.mkdtemp(), "selector.json")
-    >>> write_state_file(path, {"step": 3, "seed": 0})
-    >>> read_state_file(path)
-    {'step': 3, 'seed': 0}
-    """
-    import json
-    import tempfile
-
-    if not isinstance(state, Mapping):
-        raise InvalidInputError(
-            f"state: expected a mapping (e.g. PartitionSel.state_dict()), got "
-            f"{type(state).__name__}")
-    try:
-        data = json.dumps(state, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"state: cannot be stored as JSON ({exc})") from exc
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from the run's other users
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: str) -> None:
-    """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    try:
-        fd = os.open(folder, flags)
-    except OSError:  # e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def read_state_file(path: str | os.PathLike) -> dict:
-    """Read a state file written by :func:`write_state_file`, with errors that say what is wrong.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    dict
-        The JSON object (pass it to :meth:`PartitionSel.load_state_dict`, which validates its
-        content).
-
-    Raises
-    ------
-    InvalidInputError
-        Naming ``path``: not UTF-8, not JSON (truncated or corrupt; line and column given), NaN
-        or infinity in it, or not a JSON object.
-    OSError
-        The file cannot be read (e.g. ``FileNotFoundError``).
-    """
-    import json
-
-    path = os.fspath(path)
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(
-            f"path: the state file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
-            f"at offset {exc.start}); it is corrupt or not a state file") from exc
-
-    def no_constant(name: str) -> Any:
-        raise InvalidInputError(f"path: the state file {path} holds {name}, which a state "
-                                "file never does; it is corrupt")
-
-    try:
-        state = json.loads(text, parse_constant=no_constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            f"path: the state file {path} is truncated or corrupt: not valid JSON ({exc.msg} "
-            f"at line {exc.lineno} column {exc.colno}; the file has {len(raw)} bytes)"
-        ) from exc
-    if not isinstance(state, dict):
-        raise InvalidInputError(
-            f"path: the state file {path} holds a JSON {type(state).__name__}, expected an "
-            "object")
-    return state
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The module under DDP / DataParallel / ``torch.compile`` wrappers."""
-    while True:
-        if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
-            model = model.module
-        elif hasattr(model, "_orig_mod") and isinstance(model._orig_mod, nn.Module):
-            model = model._orig_mod
-        else:
-            return model
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
-
-
-# --------------------------------------------------------------------------- anchors
-class AnchorSampler:
-    """A held-out set of anchor examples and a seeded per-step draw of ``n_anchors`` of them.
-
-    The anchors' mean normalised gradient is PartitionSel's validation target ``ḡ``
-    (``PARTITIONSEL.md`` step 3). The draw for step ``t`` comes from a generator seeded from
-    ``(seed, t)`` alone: the same step always gives the same anchors, on every rank and after
-    a resume.
-
-    Parameters
-    ----------
-    examples_or_batch : mapping or sequence of mappings
-        Either an encoded batch ``{"input_ids": (M, T), "labels": (M, T), "attention_mask":
-        (M, T)}`` (labels and mask optional; any other key is ignored), or a sequence of
-        encoded examples (mappings with ``input_ids`` and optional ``labels`` /
-        ``attention_mask``, lists or 1-D tensors), which are right-padded (``pad_token_id``,
-        labels ``-100``, mask 0). Missing labels default to the input ids with padding
-        (mask 0) ignored.
-    n_anchors : int, default 4
-        Anchors per step ``A``; a held-out set smaller than ``A`` gives all its rows each step.
-    seed : int, default 0
-    pad_token_id : int, default 0
-        Padding id used when collating a sequence of examples.
-    domains : sequence of hashable labels, optional
-        The domain of every held-out row (needed by ``balance="domain"``).
-    balance : {None, "domain"}, default None
-        ``None``: a uniform draw of ``n_anchors`` rows from the whole held-out set (its
-        target ``ḡ`` weighs domains by their share of the held-out set). ``"domain"``: the
-        same number ``m = ceil(n_anchors / D)`` of rows from each of the ``D`` domains every
-        step (uniformly inside each, capped at the smallest domain's size), so the mean of
-        the anchor gradients is the mean of the per-domain anchor means: every domain weighs
-        the same in the target.
-
-    Attributes
-    ----------
-    batch : dict of torch.Tensor
-        The held-out set as a batch (first dimension: examples).
-    n_anchors : int
-        The effective ``A`` (``min(n_anchors, len(self))``; ``D · m`` with
-        ``balance="domain"``).
-    domains : list or None
-        The held-out rows' domains, when given.
-
-    Raises
-    ------
-    InvalidInputError
-        Naming ``examples_or_batch`` (empty, missing ``input_ids``, shapes that disagree),
-        ``n_anchors < 1``, a negative ``seed``, ``domains`` of the wrong length, or
-        ``balance`` not in ``{None, "domain"}`` (``"domain"`` without ``domains``).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from llm_minibatch.training import AnchorSampler
-    >>> held = AnchorSampler([{"input_ids": [1, 2, 3]}, {"input_ids": [4, 5]},
-    ...                       {"input_ids": [6, 7, 8, 9]}], n_anchors=2, seed=0)
-    >>> len(held), held.batch["input_ids"].shape
-    (3, torch.Size([3, 4]))
-    >>> a = held.sample(5)
-    >>> sorted(a), a["input_ids"].shape
-    (['attention_mask', 'input_ids', 'labels'], torch.Size([2, 4]))
-    >>> torch.equal(a["input_ids"], held.sample(5)["input_ids"])   # same step, same anchors
-    True
-
-    Domain-balanced anchors: two of each domain per step, however skewed the held-out set.
-
-    >>> ids = torch.arange(20).reshape(10, 2)
-    >>> bal = AnchorSampler({"input_ids": ids}, n_anchors=4, domains=list("aaaaaaaabb"),
-    ...                     balance="domain")
-    >>> sorted("aaaaaaaabb"[i] for i in bal.sample_indices(3).tolist())
-    ['a', 'a', 'b', 'b']
-    """
-
-    #: Accepted values of ``balance``.
-    BALANCES = (None, "domain")
-
-    def __init__(self, examples_or_batch: Any, n_anchors: int = 4, seed: int = 0, *,
-                 pad_token_id: int = 0, domains: Sequence[Any] | None = None,
-                 balance: str | None = None):
-        n_anchors = check_int(n_anchors, "n_anchors", minimum=1)
-        self.seed = check_int(seed, "seed", minimum=0)
-        pad_token_id = check_int(pad_token_id, "pad_token_id", minimum=0)
-        if isinstance(examples_or_batch, Mapping):
-            batch = self._from_batch(examples_or_batch)
-        elif isinstance(examples_or_batch, Sequence) and not isinstance(examples_or_batch,
-                                                                        (str, bytes)):
-            if len(examples_or_batch) == 0:
-                raise InvalidInputError("examples_or_batch: the held-out set is empty")
-            batch = _collate(examples_or_batch, pad_token_id)
-        else:
-            raise InvalidInputError(
-                "examples_or_batch: expected an encoded batch (mapping with 'input_ids') or a "
-                f"sequence of encoded examples, got {type(examples_or_batch).__name__}")
-        self.batch = batch
-        self.n_anchors = min(n_anchors, len(self))
-        if balance not in self.BALANCES:
-            raise InvalidInputError(
-                f"balance: expected one of {list(self.BALANCES)}, got {balance!r}")
-        self.balance = balance
-        self.domains = None
-        self._groups: list[torch.Tensor] = []
-        if domains is not None:
-            labels = _domain_list(domains, "domains")
-            if len(labels) != len(self):
-                raise InvalidInputError(
-                    f"domains: expected one label per held-out row ({len(self)}), got "
-                    f"{len(labels)}")
-            self.domains = labels
-        if balance == "domain":
-            if self.domains is None:
-                raise InvalidInputError(
-                    'domains: balance="domain" needs the domain of every held-out row')
-            rows: dict[Any, list[int]] = {}
-            for i, dom in enumerate(self.domains):
-                rows.setdefault(dom, []).append(i)
-            groups = [rows[dom] for dom in _domain_sort(set(rows))]
-            per = min(math.ceil(n_anchors / len(groups)), min(len(g) for g in groups))
-            self._per_domain = per
-            self._groups = [torch.as_tensor(g, dtype=torch.long) for g in groups]
-            self.n_anchors = per * len(groups)
-
-    @staticmethod
-    def _from_batch(batch: Mapping) -> dict:
-        if "input_ids" not in batch:
-            raise InvalidInputError(
-                f"examples_or_batch: the batch has no 'input_ids' (keys: {list(batch)[:8]})")
-        ids = _as_2d_int(batch["input_ids"], "examples_or_batch['input_ids']")
-        if ids.shape[0] == 0 or ids.shape[1] == 0:
-            raise InvalidInputError(
-                f"examples_or_batch: the held-out set is empty (input_ids {tuple(ids.shape)})")
-        mask = batch.get("attention_mask")
-        if mask is not None:
-            mask = _as_2d_int(mask, "examples_or_batch['attention_mask']")
-        labels = batch.get("labels")
-        labels = (_labels_from(ids, mask) if labels is None
-                  else _as_2d_int(labels, "examples_or_batch['labels']"))
-        out = {"input_ids": ids, "labels": labels}
-        if mask is not None:
-            out["attention_mask"] = mask
-        for k, v in out.items():
-            if tuple(v.shape) != tuple(ids.shape):
-                raise InvalidInputError(
-                    f"examples_or_batch: '{k}' has shape {tuple(v.shape)}, expected the shape "
-                    f"of input_ids {tuple(ids.shape)}")
-        return out
-
-    def __len__(self) -> int:
-        return int(self.batch["input_ids"].shape[0])
-
-    def __repr__(self) -> str:
-        extra = "" if self.balance is None else f", balance={self.balance!r}"
-        return f"AnchorSampler({len(self)} held-out examples, n_anchors={self.n_anchors}, " \
-               f"seed={self.seed}{extra})"
-
-    def sample_indices(self, step: int) -> torch.Tensor:
-        """Row indices of the anchors of ``step`` (a CPU long tensor of length ``n_anchors``)."""
-        step = check_int(step, "step", minimum=0)
-        g = torch.Generator().manual_seed(_mix_seed(self.seed, step, _TAG_ANCHORS))
-        if self.balance == "domain":  # m rows of every domain, domains in a fixed order
-            return torch.cat([rows[torch.randperm(len(rows), generator=g)[: self._per_domain]]
-                              for rows in self._groups])
-        return torch.randperm(len(self), generator=g)[: self.n_anchors]
-
-    def take(self, indices: Any) -> dict:
-        """The held-out rows ``indices`` as a batch dict."""
-        idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
-        return {k: v[idx.to(v.device)] for k, v in self.batch.items()}
-
-    def sample(self, step: int) -> dict:
-        """The anchors of ``step``: ``n_anchors`` rows drawn with a generator seeded by
-        ``(seed, step)``, as a batch dict (``input_ids``, ``labels``, maybe
-        ``attention_mask``)."""
-        return self.take(self.sample_indices(step))
-
-
-def split_anchors(n_examples: int, fraction: float = 0.005, seed: int = 0, minimum: int = 4,
-                  *, domains: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``range(n_examples)`` into training rows and a held-out anchor split.
-
-    The anchor split has ``max(minimum, round(fraction · n_examples))`` rows (the paper's
-    default: 0.5 % of the training set). With ``domains`` the split is stratified: the anchor
-    count is shared over the domains by the proportional budget rule
-    (:func:`~llm_minibatch.budgets.proportional`), then drawn uniformly inside each domain.
-
-    Parameters
-    ----------
-    n_examples : int
-        Size of the training set.
-    fraction : float, default 0.005
-        In ``(0, 1)``.
-    seed : int, default 0
-    minimum : int, default 4
-        Lower bound on the anchor count (typically the anchors per step).
-    domains : sequence of n_examples labels, optional
-        Stratify by domain.
-
-    Returns
-    -------
-    (train_idx, anchor_idx) : tuple of numpy.ndarray
-        Sorted, disjoint ``int64`` arrays covering ``range(n_examples)``.
-
-    Raises
-    ------
-    InvalidInputError
-        ``fraction`` outside ``(0, 1)``, ``minimum < 1``, ``n_examples`` too small to keep at
-        least one training row, ``domains`` of the wrong length.
-
-    Examples
-    --------
-    >>> from llm_minibatch.training import split_anchors
-    >>> train, anchors = split_anchors(2000, seed=0)
-    >>> len(train), len(anchors), len(set(train) & set(anchors))
-    (1990, 10, 0)
-    >>> _, a = split_anchors(12, fraction=0.5, domains=["x"] * 8 + ["y"] * 4)
-    >>> len(a)
-    6
-    """
-    n = check_int(n_examples, "n_examples", minimum=1)
-    fraction = check_real(fraction, "fraction", low=0.0, high=1.0, low_open=True, high_open=True)
-    seed = check_int(seed, "seed", minimum=0)
-    minimum = check_int(minimum, "minimum", minimum=1)
-    k = max(minimum, int(round(fraction * n)))
-    if k >= n:
-        raise InvalidInputError(
-            f"n_examples: holding out {k} anchors (fraction={fraction}, minimum={minimum}) "
-            f"needs more than {k} examples, got {n}")
-    rng = np.random.default_rng(seed)
-    if domains is None:
-        anchor = rng.permutation(n)[:k]
-    else:
-        labels = _domain_list(domains)
-        if len(labels) != n:
-            raise InvalidInputError(
-                f"domains: expected {n} labels (one per example), got {len(labels)}")
-        quotas = compute_quotas(labels, k, "proportional")
-        where: dict = {}
-        for i, d in enumerate(labels):
-            where.setdefault(d, []).append(i)
-        parts = [rng.choice(np.asarray(where[d]), size=k_d, replace=False)
-                 for d, k_d in quotas.items() if k_d > 0]
-        anchor = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-    is_anchor = np.zeros(n, dtype=bool)
-    is_anchor[anchor] = True
-    return (np.flatnonzero(~is_anchor).astype(np.int64),
-            np.flatnonzero(is_anchor).astype(np.int64))
-
-
-# --------------------------------------------------------------------------- distributed
-class _Dist:
-    """The process group a selection runs over (world 1 when not distributed)."""
-
-    def __init__(self, group: Any):
-        import torch.distributed as dist
-
-        self.dist = dist
-        self.group = group
-        self.on = False
-        self.rank, self.world = 0, 1
-        if dist.is_available() and (group is not None or dist.is_initialized()):
-            self.world = dist.get_world_size(group)
-            self.rank = dist.get_rank(group)
-            self.on = self.world > 1
-        self.device = torch.device("cpu")
-        if self.on and "nccl" in str(dist.get_backend(group)).lower():
-            self.device = torch.device("cuda", torch.cuda.current_device())
-
-    def gather_object(self, obj: Any) -> list:
-        out = [None] * self.world
-        self.dist.all_gather_object(out, obj, group=self.group)
-        return out
-
-    def raise_any(self, errors: list) -> None:
-        """Raise the first rank's error on every rank (so no rank waits in a collective)."""
-        for r, msg in enumerate(errors):
-            if msg is not None:
-                raise InvalidInputError(f"{msg} (on rank {r} of {self.world})")
-
-    def gather_rows(self, t: torch.Tensor, shapes: list, pad_value: Any) -> torch.Tensor:
-        """Concatenate every rank's ``t`` along dim 0 (rank order); dim 1 is padded to the
-        largest length with ``pad_value`` when ranks disagree on it."""
-        rows = max(s[0] for s in shapes)
-        tail = list(shapes[0][1:])
-        if tail:
-            tail[0] = max(s[1] for s in shapes)
-        dtype = t.dtype
-        wire = torch.uint8 if dtype == torch.bool else dtype
-        buf = torch.full([max(rows, 1), *tail], pad_value, dtype=wire, device=self.device)
-        if t.shape[0]:
-            idx = (slice(0, t.shape[0]),) + tuple(slice(0, s) for s in t.shape[1:])
-            buf[idx] = t.to(device=self.device, dtype=wire)
-        out = [torch.empty_like(buf) for _ in range(self.world)]
-        self.dist.all_gather(out, buf, group=self.group)
-        full = torch.cat([o[:s[0]] for o, s in zip(out, shapes)], dim=0)
-        return full.to(device=t.device, dtype=dtype)
 
 
 # --------------------------------------------------------------------------- the selector
@@ -811,7 +56,7 @@ class PartitionSel:
        one :func:`~llm_minibatch.features.gradient_features` pass (eval mode, restored
        afterwards; same filter and sketch; sketch seed derived from ``(seed, step)``, so each
        step uses a fresh sketch and the sketch errors do not bias every step the same way);
-    2. :func:`~llm_minibatch.selector.select_from_features` with ``lr = η`` (the current
+    2. :func:`~llm_minibatch.selection.select_from_features` with ``lr = η`` (the current
        learning rate: ``optimizer.param_groups[0]["lr"]`` when an optimizer is given, else
        ``lr``) and a solver seed derived from ``(seed, step)``.
 
@@ -840,12 +85,12 @@ class PartitionSel:
     lr : float, optional
         A fixed η when no optimizer is given (or as the fallback when it is set later).
     method : str, default "partitionsel"
-        One of :data:`~llm_minibatch.selector.METHODS`.
+        One of :data:`~llm_minibatch.selection.METHODS`.
     ratio : float, default 0.125
         Fraction of the pool trained on, in ``(0, 1]``: ``b = max(1, round(ratio · N))``
         (the paper: N = 256, b = 32).
     budget_rule : str, default "proportional"
-        Per-domain quota rule (:func:`~llm_minibatch.budgets.compute_quotas`), with
+        Per-domain quota rule (:func:`~llm_minibatch.selection.compute_quotas`), with
         ``target_proportions``, ``quotas`` (must sum to ``b``) and ``keep_all``.
     param_filter : str, callable or collection of str, default "lora"
         Parameters whose gradients are the features
@@ -877,7 +122,7 @@ class PartitionSel:
     step : int
         The step of the next selection (incremented by every selection).
     last_selection : Selection or None
-        The latest :class:`~llm_minibatch.selector.Selection` (indices into the global pool).
+        The latest :class:`~llm_minibatch.selection.Selection` (indices into the global pool).
     last_indices : torch.LongTensor or None
         The latest selected global pool rows (CPU).
     last_feature_seconds : float
@@ -933,7 +178,7 @@ class PartitionSel:
     See the module docstring for a full loop. Construction errors come before any work:
 
     >>> import torch
-    >>> from llm_minibatch.training import PartitionSel
+    >>> from llm_minibatch.loop import PartitionSel
     >>> PartitionSel(torch.nn.Linear(2, 2), method="random", ratio=1.5)
     Traceback (most recent call last):
     ...
@@ -1542,7 +787,7 @@ def selected_batches(loader: Iterable[Mapping[str, Any]], selector: PartitionSel
     Examples
     --------
     >>> import torch
-    >>> from llm_minibatch.training import PartitionSel, selected_batches
+    >>> from llm_minibatch.loop import PartitionSel, selected_batches
     >>> pools = [{"input_ids": torch.arange(16).reshape(8, 2), "domain": [0] * 4 + [1] * 4}]
     >>> sel = PartitionSel(torch.nn.Linear(2, 2), method="random", ratio=0.25)
     >>> [sorted(batch) for batch in selected_batches(pools, sel)]

@@ -35,7 +35,7 @@ def synthetic_pool(n: int = 256, p: int = 64, n_domains: int = 4, *, n_anchors: 
 
     Examples
     --------
-    >>> from llm_minibatch.synthetic import synthetic_pool
+    >>> from llm_minibatch.selection.synthetic import synthetic_pool
     >>> pool = synthetic_pool(64, 16, 4, seed=0)
     >>> pool.features.shape, sorted(set(pool.domains.tolist()))
     ((64, 16), ['d0', 'd1', 'd2', 'd3'])
