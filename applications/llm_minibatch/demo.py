@@ -66,7 +66,7 @@ from .corpus import (
 )
 from .evaluation import domain_losses, exact_match
 from .features import FILTERS, gradient_features
-from .loop import AnchorSampler, PartitionSel, split_anchors, trim_padding
+from .loop import AnchorSampler, PartitionSel, StepRecord, split_anchors, trim_padding
 from .models import add_lora, load_model, load_tokenizer, tiny_llama
 from .selection import METHODS, conflicting_pairs
 from .tokenization import ByteTokenizer, encode_examples
@@ -297,13 +297,13 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
               train: dict[str, torch.Tensor], train_domains: list, order: np.ndarray,
               anchors: AnchorSampler, val: dict[str, torch.Tensor], val_domains: list,
               em_rows: list[dict], device: torch.device, bar: Any,
-              hook: Callable[[int, np.ndarray, PartitionSel], None] | None = None) -> dict:
+              hook: Callable[[int, np.ndarray, StepRecord], None] | None = None) -> dict:
     """LoRA fine-tuning of a copy of ``base`` with one selection method; its numbers.
 
-    ``hook(step, pool_rows, selector)``, when given, is called after every optimiser step
-    with the step (0-based), the training rows of that step's pool and the selector (whose
-    ``history[-1]`` holds the step's diagnostics); the experiment uses it to record pools and
-    the feature/selection time split."""
+    ``hook(step, pool_rows, record)``, when given, is called after every optimiser step
+    with the step (0-based), the training rows of that step's pool and the selector's
+    :class:`~llm_minibatch.loop.StepRecord`; the experiment uses it to record pools and the
+    feature/selection time split."""
     model = add_lora(copy.deepcopy(base), r=cfg.lora_r, alpha=2 * cfg.lora_r,
                      target_modules=("q_proj", "k_proj", "v_proj", "o_proj"), seed=cfg.seed)
     model.to(device)
@@ -334,7 +334,8 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
         pool = _to(trim_padding({k: v[idx] for k, v in train.items()}), device)
         domains = [train_domains[i] for i in rows]
         t0 = time.perf_counter()
-        batch = trim_padding(selector.select_batch(pool, domains))
+        batch, record = selector.select_batch(pool, domains, return_record=True)
+        batch = trim_padding(batch)
         t1 = time.perf_counter()
         if step % cfg.conflicts_every == 0:
             conflicts.append(_batch_conflicts(model, batch, cfg.param_filter))
@@ -349,12 +350,12 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
         sel_seconds += t1 - t0
         train_seconds += t3 - t2
         train_losses.append(loss.item())
-        for d, c in selector.last_selection.domain_counts.items():
+        for d, c in record.domain_counts.items():
             counts[str(d)] = counts.get(str(d), 0) + int(c)
         if (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps:
             curve.append(evaluate(step + 1))
         if hook is not None:
-            hook(step, rows, selector)
+            hook(step, rows, record)
         bar.update(1)
     curve.append(evaluate(cfg.steps))
     accuracy = (exact_match(model, em_rows, tokenizer, max_new_tokens=16, batch_size=64)

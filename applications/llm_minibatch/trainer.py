@@ -76,6 +76,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
@@ -97,6 +98,7 @@ from matroidopt.validation import check_int
 from .loop import (
     AnchorSampler,
     PartitionSel,
+    SelectorConfig,
     collate_examples,
     read_state_file,
     split_anchors,
@@ -401,10 +403,13 @@ class PartitionSelTrainer(Trainer):
         return AnchorSampler(rows, n_anchors=self.n_anchors, seed=seed, pad_token_id=pad)
 
     def _build_selector(self) -> PartitionSel:
-        try:
-            return PartitionSel(self.model, anchors=self.anchors, **self._selector_kwargs)
-        except TypeError as exc:  # an unknown keyword
-            raise InvalidInputError(f"selector_kwargs: {exc}") from exc
+        known = {f.name for f in dataclasses.fields(SelectorConfig)} | {"process_group"}
+        unknown = sorted(set(self._selector_kwargs) - known)
+        if unknown:
+            raise InvalidInputError(
+                f"selector_kwargs: unknown setting(s) {unknown}; expected names among "
+                f"{sorted(known)}")
+        return PartitionSel(self.model, anchors=self.anchors, **self._selector_kwargs)
 
     @property
     def pool_size(self) -> int:
@@ -507,17 +512,15 @@ class PartitionSelTrainer(Trainer):
             step = self._selector_step(micro)
         domains = pool[self.domain_column]
         rest = {k: v for k, v in pool.items() if k != self.domain_column}
-        batch = trim_padding(self.selector.select_batch(rest, domains, step=step))
-        h = self.selector.history[-1] if self.selector.history else {}
+        batch, record = self.selector.select_batch(rest, domains, step=step, return_record=True)
+        batch = trim_padding(batch)
         entry = {
             "global_step": int(self.state.global_step), "micro_step": int(micro),
-            "selector_step": int(step),
-            "indices": [int(i) for i in self.selector.last_indices.tolist()],
-            "domain_counts": dict(self.selector.last_selection.domain_counts),
-            "utility": h.get("utility"), "conflicting_pairs": h.get("conflicting_pairs"),
-            "selection_seconds": float(self.selector.last_selection.seconds),
-            "feature_seconds": float(self.selector.last_feature_seconds),
-            "lr": h.get("lr"),
+            "selector_step": int(step), "indices": record.tolist(),
+            "domain_counts": dict(record.domain_counts), "utility": record.utility,
+            "conflicting_pairs": record.conflicting_pairs,
+            "selection_seconds": record.selection_seconds,
+            "feature_seconds": record.feature_seconds, "lr": record.lr,
         }
         self.selection_log.append(entry)
         self._pending.append(entry)

@@ -70,10 +70,12 @@ def test_stratified_rejects_a_quota_above_the_domain_count():
 def test_partitionsel_runs_stratified_without_features_anchors_or_lr():
     sel = PartitionSel(torch.nn.Linear(2, 2), method="stratified", minibatch_size=5, seed=3)
     pool = {"input_ids": torch.zeros(len(DOMAINS), 4, dtype=torch.long)}
-    idx = sel.select(pool, DOMAINS).tolist()
-    assert sel.last_selection.quotas == compute_quotas(DOMAINS, 5, "proportional")
+    record = sel.select(pool, DOMAINS)
+    idx = record.tolist()
+    assert record.quotas == compute_quotas(DOMAINS, 5, "proportional")
     assert Counter(DOMAINS[i] for i in idx) == {"a": 3, "b": 1, "c": 1}
-    assert sel.history[-1]["utility"] is None and sel.last_feature_seconds == 0.0
+    assert record.utility is None and record.feature_seconds == 0.0
+    assert sel.history[-1] == record.as_log()
     again = PartitionSel(torch.nn.Linear(2, 2), method="stratified", minibatch_size=5, seed=3)
     assert again.select(pool, DOMAINS).tolist() == idx
 

@@ -103,12 +103,15 @@ def model():
 # --------------------------------------------------------------------------- (a) selections
 def test_select_size_distinct_quotas(model):
     sel = make_selector(model)
-    idx = sel.select(make_pool(0), DOMAINS)
+    record = sel.select(make_pool(0), DOMAINS)
+    idx = record.indices
     assert isinstance(idx, torch.Tensor) and idx.dtype == torch.long and idx.device.type == "cpu"
+    assert torch.equal(record.local_indices, idx)  # one process: the whole selection
     b = sel.batch_size(16)
     assert b == 4 and len(idx) == b and len(set(idx.tolist())) == b
     assert all(0 <= i < 16 for i in idx.tolist())
-    s = sel.last_selection
+    s = record.selection
+    assert record.quotas == s.quotas and record.domain_counts == s.domain_counts
     assert sum(s.quotas.values()) == b
     got = {}
     for i in idx.tolist():
@@ -121,14 +124,14 @@ def test_select_size_distinct_quotas(model):
     assert h["step"] == 0 and h["b"] == 4 and h["pool_size"] == 16 and h["lr"] == 1e-3
     assert h["domain_counts"] == s.domain_counts
     assert h["conflicting_pairs"] == s.conflicting_pairs and h["utility"] == s.utility_value
-    assert h["feature_seconds"] == sel.last_feature_seconds > 0
+    assert h["feature_seconds"] == record.feature_seconds > 0
+    assert h == record.as_log() and record.utility == s.utility_value
 
 
 def test_explicit_quotas_respected(model):
     quotas = {"math": 1, "code": 2, "chem": 1}
     sel = make_selector(model, budget_rule="explicit", quotas=quotas)
-    sel.select(make_pool(1), DOMAINS)
-    assert sel.last_selection.domain_counts == quotas
+    assert sel.select(make_pool(1), DOMAINS).domain_counts == quotas
 
 
 def test_reproducible_per_seed_and_step(model):
@@ -148,14 +151,15 @@ def test_reproducible_per_seed_and_step(model):
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_method(model, method):
     sel = make_selector(model, method=method)
-    idx = sel.select(make_pool(2), DOMAINS).tolist()
+    record = sel.select(make_pool(2), DOMAINS)
+    idx = record.tolist()
     n = 16 if method == "full" else 4
     assert len(idx) == n and len(set(idx)) == n
     again = make_selector(model, method=method).select(make_pool(2), DOMAINS).tolist()
     assert again == idx
     h = sel.history[-1]
     if method in training.FEATURELESS:
-        assert h["utility"] is None and h["lr"] is None and sel.last_feature_seconds == 0.0
+        assert h["utility"] is None and h["lr"] is None and record.feature_seconds == 0.0
     else:
         assert np.isfinite(h["utility"]) and h["conflicting_pairs"] >= 0
 
@@ -164,8 +168,8 @@ def test_featureless_methods_need_no_filter_anchors_or_lr():
     plain = make_model(lora=False)
     sel = PartitionSel(plain, method="random", ratio=0.5, seed=2)
     pool = {"input_ids": torch.zeros(6, 3, dtype=torch.long), "text": list("abcdef")}
-    batch = sel.select_batch(pool, [0, 0, 0, 1, 1, 1])
-    rows = sel.last_indices.tolist()
+    batch, record = sel.select_batch(pool, [0, 0, 0, 1, 1, 1], return_record=True)
+    rows = record.tolist()
     assert len(rows) == 3 and batch["text"] == ["abcdef"[i] for i in rows]
     assert PartitionSel(plain, method="full").select(pool, [0] * 6).tolist() == list(range(6))
 
@@ -182,7 +186,7 @@ def test_selected_batches_wraps_a_dataloader(model):
     assert len(out) == 2
     for step, batch in enumerate(out):
         assert sorted(batch) == ["attention_mask", "input_ids", "labels"]
-        idx = ref.select(pool, DOMAINS, step=step)
+        idx = ref.select(pool, DOMAINS, step=step).indices
         for k in batch:
             assert torch.equal(batch[k], pool[k][idx])
     with pytest.raises(InvalidInputError, match="domain_key"):
@@ -287,8 +291,8 @@ def _train_steps(model, opt, sel, steps):
     chosen = []
     for step in steps:
         pool = make_pool(10 + step)
-        batch = sel.select_batch(pool, DOMAINS)
-        chosen.append(sel.last_indices.tolist())
+        batch, record = sel.select_batch(pool, DOMAINS, return_record=True)
+        chosen.append(record.tolist())
         lm_loss(model, batch).backward()
         opt.step()
         opt.zero_grad()
@@ -404,16 +408,17 @@ try:
         glob = {k: torch.cat([torch.nn.functional.pad(p[k], (0, T - p[k].shape[1]),
                                                       value=0 if k == "input_ids" else -100)
                               for p in parts]) for k in ("input_ids", "labels")}
-        batch = sel.select_batch(parts[rank], doms[rank])
-        idx = sel.last_indices.tolist()
+        batch, record = sel.select_batch(parts[rank], doms[rank], return_record=True)
+        idx = record.tolist()
         mine = sel.local_share(idx)
+        assert mine.tolist() == record.local_indices.tolist()
         same_rows = all(torch.equal(batch[k], glob[k][mine]) for k in glob)
         loss = ddp(**batch).loss
         loss.backward()
         opt.step()
         opt.zero_grad()
         records.append({"indices": idx, "share": len(mine), "same_rows": same_rows,
-                        "loss": float(loss), "counts": sel.last_selection.domain_counts,
+                        "loss": float(loss), "counts": record.domain_counts,
                         "history_step": sel.history[-1]["step"]})
     params = [p.detach().flatten().tolist() for p in model.parameters()]
     with open(f"{out}/rank{rank}.json", "w") as f:
@@ -528,6 +533,24 @@ def test_bad_construction(model):
         make_selector(model, budget_rule="fair")
     with pytest.raises(InvalidInputError, match="sketch_dim"):
         make_selector(model, sketch_dim=10**9)
+    with pytest.raises(InvalidInputError, match="sketchdim: unknown selector setting"):
+        PartitionSel(model, lr=1e-3, sketchdim=16)
+    with pytest.raises(InvalidInputError, match="config: expected a SelectorConfig"):
+        PartitionSel(model, {"lr": 1e-3})
+
+
+def test_a_config_object_equals_the_keywords_and_keywords_override_it(model):
+    from llm_minibatch.loop import SelectorConfig
+
+    cfg = SelectorConfig(lr=1e-3, ratio=0.25, sketch_dim=32, seed=5)
+    pool = make_pool(4)
+    anchors = make_selector(model).anchors
+    a = PartitionSel(model, cfg, anchors=anchors)
+    b = PartitionSel(model, lr=1e-3, ratio=0.25, sketch_dim=32, seed=5, anchors=anchors)
+    assert a.config == b.config and a.seed == 5 and a.ratio == 0.25
+    assert a.select(pool, DOMAINS).tolist() == b.select(pool, DOMAINS).tolist()
+    c = PartitionSel(model, cfg, seed=6, anchors=anchors)
+    assert c.config.seed == 6 and c.config.sketch_dim == 32 and cfg.seed == 5
 
 
 def test_bad_pools_fail_before_any_feature_work(model, monkeypatch):

@@ -40,7 +40,7 @@ from matroidopt.validation import check_int, check_real
 from .. import demo as _demo
 from ..corpus import train_val_split
 from ..evaluation import domain_losses
-from ..loop import AnchorSampler, PartitionSel, split_anchors
+from ..loop import AnchorSampler, StepRecord, split_anchors
 from ..selection import METHODS
 from .scenarios import NOISE_MODES, SCENARIOS, apply_scenario
 from .stats import steps_to_target
@@ -266,11 +266,10 @@ def _curve_summary(curve: list[dict]) -> dict:
 def _recorder(pools: list, timing: dict) -> Any:
     """The per-step hook of a run: its pool rows and the selector's time split."""
 
-    def hook(step: int, rows: np.ndarray, selector: PartitionSel) -> None:
+    def hook(step: int, rows: np.ndarray, record: StepRecord) -> None:
         pools.append([int(i) for i in rows])
-        h = selector.history[-1]
         for k in timing:
-            timing[k].append(float(h[k]))
+            timing[k].append(float(getattr(record, k)))
 
     return hook
 

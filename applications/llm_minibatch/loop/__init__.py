@@ -49,8 +49,8 @@ Examples
 >>> ids = torch.randint(0, 64, (16, 8))
 >>> pool = {"input_ids": ids, "labels": ids.clone()}
 >>> domains = ["math"] * 8 + ["code"] * 4 + ["chem"] * 4
->>> batch = sel.select_batch(pool, domains)          # 4 of the 16 rows
->>> batch["input_ids"].shape, sel.last_selection.domain_counts
+>>> batch, record = sel.select_batch(pool, domains, return_record=True)  # 4 of the 16 rows
+>>> batch["input_ids"].shape, record.domain_counts
 (torch.Size([4, 8]), {'chem': 1, 'code': 1, 'math': 2})
 >>> loss = model(**batch).loss
 >>> loss.backward(); opt.step(); opt.zero_grad()
@@ -60,9 +60,11 @@ Examples
 
 from .anchors import AnchorSampler, split_anchors
 from .batching import collate_examples, trim_padding
+from .config import SelectorConfig
+from .record import StepRecord
 from .selector import FEATURELESS, PartitionSel, selected_batches
 from .state import read_state_file, write_state_file
 
-__all__ = ["FEATURELESS", "AnchorSampler", "PartitionSel", "collate_examples",
-           "read_state_file", "selected_batches", "split_anchors", "trim_padding",
-           "write_state_file"]
+__all__ = ["FEATURELESS", "AnchorSampler", "PartitionSel", "SelectorConfig", "StepRecord",
+           "collate_examples", "read_state_file", "selected_batches", "split_anchors",
+           "trim_padding", "write_state_file"]

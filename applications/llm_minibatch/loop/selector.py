@@ -1,6 +1,7 @@
 """The torch-loop selector :class:`PartitionSel` and :func:`selected_batches`."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -16,15 +17,12 @@ from matroidopt.errors import InvalidInputError
 from matroidopt.validation import check_int, check_real
 
 from ..features import (
-    SKETCHES,
     _mix_seed,
     gradient_features,
     select_parameters,
 )
 from ..selection import (
     LR_RANGE,
-    METHODS,
-    RULES,
     Selection,
     compute_quotas,
     domain_counts,
@@ -33,8 +31,10 @@ from ..selection import (
 )
 from .anchors import AnchorSampler
 from .batching import IGNORE_INDEX, _as_2d_int, _labels_from
+from .config import SelectorConfig
 from .distributed import _Dist, _model_device, _unwrap
 from .labels import _domain_list, _pairs, _unpairs
+from .record import StepRecord
 from .state import _finite_or_none, _history_entry, _state_key, _state_mapping, _state_real
 
 #: Methods that select without gradient features (and need neither anchors nor η).
@@ -79,6 +79,13 @@ class PartitionSel:
     model : torch.nn.Module
         The causal LM being trained (peft-wrapped or not). DDP, DataParallel and
         ``torch.compile`` wrappers are looked through (the features use the inner module).
+    config : SelectorConfig, optional
+        The settings below as one checked object; keyword settings override its fields
+        (``PartitionSel(model, cfg, seed=3)``). Without it the keyword settings build one.
+        The settings are the fields of :class:`SelectorConfig`: ``lr``, ``method``,
+        ``ratio``, ``budget_rule``, ``param_filter``, ``sketch_dim``, ``sketch``, ``seed``,
+        ``chunk_size``, ``deterministic``, ``target_proportions``, ``quotas``, ``keep_all``,
+        ``minibatch_size``; an unknown keyword is an error naming it.
     optimizer : torch.optim.Optimizer, optional
         Source of η (its first param group's current ``lr``, read at every step, so
         schedulers and warm-up are followed). Takes precedence over ``lr``.
@@ -119,16 +126,13 @@ class PartitionSel:
 
     Attributes
     ----------
+    config : SelectorConfig
+        The checked settings (also readable as attributes: ``selector.method``, ...).
     step : int
         The step of the next selection (incremented by every selection).
-    last_selection : Selection or None
-        The latest :class:`~llm_minibatch.selection.Selection` (indices into the global pool).
-    last_indices : torch.LongTensor or None
-        The latest selected global pool rows (CPU).
-    last_feature_seconds : float
-        Time spent on features in the latest step (pool and anchors, gathers included).
     history : collections.deque of dict
-        The last :attr:`HISTORY_LIMIT` steps' diagnostics: ``step``, ``method``,
+        ``StepRecord.as_log()`` of the last :attr:`HISTORY_LIMIT` steps (a step's full record
+        is what :meth:`select` returns): ``step``, ``method``,
         ``pool_size``, ``b``, ``lr`` (η used, None for featureless methods),
         ``domain_counts``, ``conflicting_pairs`` and ``utility`` (F(S); None for ``random``
         and ``full``), ``feature_seconds``, ``selection_seconds``.
@@ -185,8 +189,9 @@ class PartitionSel:
     matroidopt.errors.InvalidInputError: ratio: expected a value in (0.0, 1.0], got 1.5
     >>> sel = PartitionSel(torch.nn.Linear(2, 2), method="random", ratio=0.5, seed=1)
     >>> pool = {"input_ids": torch.arange(12).reshape(6, 2)}
-    >>> sel.select(pool, ["a", "a", "a", "b", "b", "b"]).tolist()
-    [5, 2, 0]
+    >>> record = sel.select(pool, ["a", "a", "a", "b", "b", "b"])
+    >>> record.indices.tolist(), record.domain_counts
+    ([5, 2, 0], {'a': 2, 'b': 1})
     """
 
     #: How many steps :attr:`history` keeps.
@@ -195,89 +200,55 @@ class PartitionSel:
     def __init__(
         self,
         model: nn.Module,
+        config: SelectorConfig | None = None,
         *,
         optimizer: torch.optim.Optimizer | None = None,
-        lr: float | None = None,
-        method: str = "partitionsel",
-        ratio: float = 0.125,
-        budget_rule: str = "proportional",
-        param_filter: Any = "lora",
         anchors: AnchorSampler | None = None,
-        sketch_dim: int | None = None,
-        sketch: str = "srht",
-        seed: int = 0,
-        chunk_size: int | None = None,
-        deterministic: bool = False,
-        target_proportions: Mapping[Any, float] | None = None,
-        quotas: Mapping[Any, int] | None = None,
-        keep_all: Sequence[Any] = (),
         process_group: Any = None,
-        minibatch_size: int | None = None,
+        **settings: Any,
     ):
         if not isinstance(model, nn.Module):
             raise InvalidInputError(
                 f"model: expected a torch.nn.Module, got {type(model).__name__}")
-        if not isinstance(method, str) or method not in METHODS:
+        if config is None:
+            config = SelectorConfig.from_settings(settings)
+        elif not isinstance(config, SelectorConfig):
             raise InvalidInputError(
-                f"method: unknown method {method!r}; expected one of {', '.join(METHODS)}")
-        if isinstance(ratio, bool):
-            raise InvalidInputError(f"ratio: expected a real number in (0, 1], got {ratio!r}")
-        self.ratio = check_real(ratio, "ratio", low=0.0, high=1.0, low_open=True)
-        if not isinstance(budget_rule, str) or budget_rule not in RULES:
-            raise InvalidInputError(
-                f"budget_rule: unknown rule {budget_rule!r}; expected one of {RULES}")
-        if sketch not in SKETCHES:
-            raise InvalidInputError(f"sketch: expected one of {SKETCHES}, got {sketch!r}")
-        self.sketch_dim = (None if sketch_dim is None
-                           else check_int(sketch_dim, "sketch_dim", minimum=1))
-        self.seed = check_int(seed, "seed", minimum=0)
-        self.chunk_size = (None if chunk_size is None
-                           else check_int(chunk_size, "chunk_size", minimum=1))
-        self.minibatch_size = (None if minibatch_size is None
-                               else check_int(minibatch_size, "minibatch_size", minimum=1))
-        if not isinstance(deterministic, bool):
-            raise InvalidInputError(f"deterministic: expected a bool, got {deterministic!r}")
-        if lr is not None:
-            lr = check_real(lr, "lr", low=0.0, low_open=True)
+                f"config: expected a SelectorConfig, got {type(config).__name__}")
+        elif settings:  # the config, with some settings overridden
+            SelectorConfig.from_settings(settings)  # names an unknown setting
+            config = dataclasses.replace(config, **settings)
+        config = config.validate()
         if optimizer is not None and not getattr(optimizer, "param_groups", None):
             raise InvalidInputError(
                 "optimizer: expected a torch optimizer with at least one param group, got "
                 f"{type(optimizer).__name__}")
+        self.config = config
+        for f in dataclasses.fields(SelectorConfig):  # read-only mirrors of the settings
+            setattr(self, f.name, getattr(config, f.name))
         self.model = _unwrap(model)
-        self.method = method
         self.optimizer = optimizer
-        self.lr = lr
-        self.budget_rule = budget_rule
-        self.param_filter = param_filter
-        self.sketch = sketch
-        self.deterministic = deterministic
-        self.target_proportions = target_proportions
-        self.quotas = quotas
-        self.keep_all = keep_all
         self.process_group = process_group
-        self.needs_features = method not in FEATURELESS
+        self.needs_features = self.method not in FEATURELESS
         self._feature_dim = None
         if self.needs_features:
-            selected = select_parameters(self.model, param_filter)  # names param_filter
+            selected = select_parameters(self.model, self.param_filter)  # names param_filter
             total = sum(p.numel() for p in selected.values())
-            if self.sketch_dim is not None and sketch == "srht":
+            if self.sketch_dim is not None and self.sketch == "srht":
                 padded = 1 << (total - 1).bit_length()
                 if self.sketch_dim > padded:
                     raise InvalidInputError(
                         f"sketch_dim: an SRHT sketch of the {total} selected gradient "
                         f"coordinates has at most {padded} outputs, got {self.sketch_dim}")
             self._feature_dim = self.sketch_dim if self.sketch_dim is not None else total
-            if optimizer is None and lr is None:
+            if optimizer is None and self.lr is None:
                 raise InvalidInputError(
-                    f"lr: method {method!r} needs the learning rate η; pass optimizer= (its "
-                    "current lr is used at every step) or lr=")
+                    f"lr: method {self.method!r} needs the learning rate η; pass optimizer= "
+                    "(its current lr is used at every step) or lr=")
         if anchors is not None and not isinstance(anchors, AnchorSampler):
             anchors = AnchorSampler(anchors, seed=self.seed)
         self.anchors = anchors
         self.step = 0
-        self.last_selection: Selection | None = None
-        self.last_indices: torch.Tensor | None = None
-        self.last_feature_seconds = 0.0
         self.history: deque = deque(maxlen=self.HISTORY_LIMIT)
         self.stats: dict = self._empty_stats()
 
@@ -320,14 +291,14 @@ class PartitionSel:
 
     # ------------------------------------------------------------------ selection
     def select(self, pool_batch: Mapping[str, Any], domains: Sequence[Any], *,
-               step: int | None = None) -> torch.Tensor:
+               step: int | None = None) -> StepRecord:
         """Select the minibatch rows of a pool.
 
         Parameters
         ----------
         pool_batch : mapping of str to tensors
             The pool (this rank's part under ``torch.distributed``): ``input_ids`` (N, T)
-            (required unless the method is ``random``/``full``), optional ``labels`` (default:
+            (required unless the method is featureless), optional ``labels`` (default:
             ``input_ids`` with padding ignored) and ``attention_mask``; every tensor has N
             rows.
         domains : sequence of N hashable labels (list, numpy array or tensor)
@@ -337,8 +308,10 @@ class PartitionSel:
 
         Returns
         -------
-        torch.LongTensor
-            The ``b`` selected rows of the (global) pool, on the CPU, in selection order.
+        StepRecord
+            The step: ``indices`` (the ``b`` selected rows of the global pool, CPU, in
+            selection order), ``local_indices`` (this rank's share), quotas, per-domain
+            counts, F(S), conflicting pairs, η and the time split.
 
         Raises
         ------
@@ -347,20 +320,22 @@ class PartitionSel:
             smaller than the minibatch; ``domains`` of the wrong length; no ``anchors`` for a
             method that needs the target; bad token ids (from the feature computation).
         """
-        indices, _ = self._run(pool_batch, domains, step)
-        return indices
+        record, _ = self._run(pool_batch, domains, step)
+        return record
 
     def select_batch(self, pool_batch: Mapping[str, Any], domains: Sequence[Any],
-                     step: int | None = None) -> dict:
-        """Select and return this rank's minibatch: the pool's entries at
-        :meth:`local_share` of the selection (all selected rows when not distributed).
+                     step: int | None = None, *, return_record: bool = False
+                     ) -> dict | tuple[dict, StepRecord]:
+        """Select and return this rank's minibatch: the pool's entries at the record's
+        ``local_indices`` (all selected rows when not distributed).
 
         Tensors are indexed by row; lists with one entry per pool row are indexed likewise;
-        every other entry is passed through unchanged.
+        every other entry is passed through unchanged. With ``return_record=True`` the
+        :class:`StepRecord` of the step comes back too: ``(batch, record)``.
         """
-        indices, pool = self._run(pool_batch, domains, step, for_batch=True)
-        share = self.local_share(indices)
-        n = len(self._last_labels)
+        record, pool = self._run(pool_batch, domains, step, for_batch=True)
+        share = record.local_indices
+        n = record.pool_size
         out = {}
         for k, v in pool.items():
             if isinstance(v, torch.Tensor):
@@ -369,7 +344,7 @@ class PartitionSel:
                 out[k] = type(v)(v[i] for i in share.tolist())
             else:
                 out[k] = v
-        return out
+        return (out, record) if return_record else out
 
     # ------------------------------------------------------------------ internals
     def _check_pool(self, pool_batch: Any, domains: Any) -> tuple[list, dict, dict]:
@@ -461,7 +436,7 @@ class PartitionSel:
         return 0
 
     def _run(self, pool_batch: Any, domains: Any, step: int | None, for_batch: bool = False
-             ) -> tuple[torch.Tensor, dict]:
+             ) -> tuple[StepRecord, dict]:
         step = self._step_for(step)
         d = _Dist(self.process_group)
         dev = _model_device(self.model)
@@ -471,7 +446,7 @@ class PartitionSel:
             return self._run_inner(pool_batch, domains, step, d, for_batch)
 
     def _run_inner(self, pool_batch: Any, domains: Any, step: int, d: _Dist,
-                   for_batch: bool = False) -> tuple[torch.Tensor, dict]:
+                   for_batch: bool = False) -> tuple[StepRecord, dict]:
         # 1. this rank's pool, checked; under DDP the checks' verdicts are shared first
         error = None
         try:
@@ -575,13 +550,19 @@ class PartitionSel:
             if isinstance(sel.indices, torch.Tensor) \
             else torch.as_tensor(np.asarray(sel.indices), dtype=torch.long)
 
-        self._last_labels = all_labels
-        self.last_selection = sel
-        self.last_indices = indices
-        self.last_feature_seconds = feature_seconds
-        self._record(step, sel, n_total, b, eta, feature_seconds)
+        scored = self.needs_features
+        record = StepRecord(
+            step=int(step), method=self.method, indices=indices,
+            local_indices=indices[d.rank::d.world], pool_size=int(n_total), b=int(b), lr=eta,
+            quotas=None if sel.quotas is None else dict(sel.quotas),
+            domain_counts=dict(sel.domain_counts),
+            utility=float(sel.utility_value) if scored else None,
+            conflicting_pairs=int(sel.conflicting_pairs) if scored else None,
+            feature_seconds=float(feature_seconds), selection_seconds=float(sel.seconds),
+            selection=sel)
+        self._record(record)
         self.step = step + 1
-        return indices, pool
+        return record, pool
 
     def _featureless(self, labels: list, b: int, seed: int) -> Selection:
         t0 = time.perf_counter()
@@ -630,17 +611,8 @@ class PartitionSel:
     def _empty_stats() -> dict:
         return {"steps": 0, "means": {}, "counts": {}, "domain_totals": {}}
 
-    def _record(self, step: int, sel: Selection, n: int, b: int, eta: float | None,
-                feature_seconds: float) -> None:
-        scored = self.needs_features
-        entry = {
-            "step": int(step), "method": self.method, "pool_size": int(n), "b": int(b),
-            "lr": eta, "domain_counts": dict(sel.domain_counts),
-            "conflicting_pairs": int(sel.conflicting_pairs) if scored else None,
-            "utility": float(sel.utility_value) if scored else None,
-            "feature_seconds": float(feature_seconds),
-            "selection_seconds": float(sel.seconds),
-        }
+    def _record(self, record: StepRecord) -> None:
+        entry = record.as_log()
         self.history.append(entry)
         st = self.stats
         st["steps"] += 1
@@ -651,7 +623,7 @@ class PartitionSel:
             c = st["counts"][key] = st["counts"].get(key, 0) + 1
             m = st["means"].get(key, 0.0)
             st["means"][key] = m + (val - m) / c
-        for dom, c in sel.domain_counts.items():
+        for dom, c in record.domain_counts.items():
             st["domain_totals"][dom] = st["domain_totals"].get(dom, 0) + int(c)
 
     # ------------------------------------------------------------------ checkpoints
