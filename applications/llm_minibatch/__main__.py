@@ -114,7 +114,7 @@ def _experiment_parser(sub: Any) -> None:
         description="Fine-tune the tiny model (or --model) once per arm and seed, every arm on "
                     "the same pools in the same order, with equal steps and batch size; "
                     "compare the arms by per-seed paired differences against random and "
-                    "stratified with seeded bootstrap 95 %% intervals. Writes "
+                    "stratified with seeded bootstrap 95 % intervals. Writes "
                     "OUT/experiment.json, OUT/experiment.md, OUT/curves.png and "
                     "OUT/differences.png.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
