@@ -83,12 +83,19 @@ def _pool(tok, n: int, max_length: int, seed: int):
     return batch, [r["domain"] for r in chosen]
 
 
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def _median_time(fn, repeats: int) -> tuple[float, list[float]]:
     fn()  # warm-up: allocator, kernels, caches
     ts = []
     for _ in range(repeats):
+        _sync()
         t0 = time.perf_counter()
         fn()
+        _sync()
         ts.append(time.perf_counter() - t0)
     return statistics.median(ts), ts
 
@@ -99,9 +106,11 @@ def measure(args) -> dict:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     model, tok = _build(args.model, args.lora_r, args.seed)
-    model.eval()
+    model.to(device).eval()
     pool, domains = _pool(tok, args.pool, args.max_length, args.seed)
+    pool = {k: v.to(device) for k, v in pool.items()}
     anchors_batch, _ = _pool(tok, 64, args.max_length, args.seed + 7)
     ids, labels, mask = pool["input_ids"], pool["labels"], pool["attention_mask"]
     selected = select_parameters(model, "lora")
@@ -151,10 +160,12 @@ def measure(args) -> dict:
             model.train()
             t0 = time.perf_counter()
             batch = selectors[method].select_batch(pool, domains)
+            _sync()
             t1 = time.perf_counter()
             model(**batch).loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
+            _sync()
             split["select"].append(t1 - t0)
             split["update"].append(time.perf_counter() - t1)
         return run
@@ -165,6 +176,7 @@ def measure(args) -> dict:
            "feature_params": int(sum(p.numel() for p in selected.values())),
            "model_params": int(sum(p.numel() for p in model.parameters())),
            "threads": torch.get_num_threads(), "busy": bool(args.busy_flag),
+           "device": str(device),
            "repeats": args.repeats}
     parts = [("floor", floor), ("capture", capture), ("capture_full_logits",
                                                       capture_full_logits)]
@@ -241,6 +253,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sketch-dim", type=int, default=512)
     ap.add_argument("--lora-r", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (one configuration, no --all)")
     ap.add_argument("--skip-reference", action="store_true")
     ap.add_argument("--reference-once", action="store_true",
                     help="with --all: time the reference engine only single-threaded, quiet")

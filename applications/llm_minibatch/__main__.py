@@ -180,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "pretrain_domains": tuple(args.pretrain_domains),
                 "sketch_dim": args.sketch_dim or None, "progress": not args.no_progress}))
             print(res["table"])
+            print("\n" + res["summary"])
             print(f"\n{res['seconds']:.0f} s; wrote {', '.join(res['files'].values())}")
         else:
             from .corpus import make_corpus, write_jsonl

@@ -56,7 +56,15 @@ def test_demo_writes_table_json_and_plot(demo_run):
     # featureless methods spend (almost) nothing on selection; the others compute features
     sel = {m: r["selection_seconds_per_step"] for m, r in saved["methods"].items()}
     assert sel["random"] < sel["partitionsel"]
-    assert res["table"] == table.split("\n", 2)[2].strip()
+    body = table.split("\n", 2)[2]
+    assert body.startswith(res["table"]) and body.strip().endswith(res["summary"])
+    # the summary ranks the selection methods by mean validation loss, best first
+    ranked = sorted((r["final_val_loss_mean"], m) for m, r in saved["methods"].items()
+                    if m != "full")
+    order = [res["summary"].index(f"{m} {v:.3f}") for v, m in ranked]
+    assert order == sorted(order) and "full pool, the reference" in res["summary"]
+    place = [m for _, m in ranked].index("partitionsel") + 1
+    assert f"PartitionSel ranks {place} of {len(ranked)}" in res["summary"]
 
 
 def test_demo_training_moves_the_validation_loss(demo_run):

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from matroidopt import Utility, UtilityState
 from matroidopt.errors import InvalidInputError
-from matroidopt.utility.base import Utility, UtilityState
 from matroidopt.validation import (
     as_float_tensor,
     as_index_tensor,
