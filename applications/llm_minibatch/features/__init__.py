@@ -96,6 +96,13 @@ plain Linear's weight or bias, else reference with a warning)."""
 _REFERENCE_CHUNK = 8  # rows per vmap call of the reference engine when chunk_size is None
 
 
+def _rows(start: int | torch.Tensor, g: torch.Tensor) -> slice | torch.Tensor:
+    """Where a chunk's rows go: a start row (contiguous chunks) or the row indices."""
+    if isinstance(start, torch.Tensor):
+        return start.to(g.device)
+    return slice(start, start + g.shape[0])
+
+
 def _run_engine(model: nn.Module, ids: torch.Tensor, lab: torch.Tensor,
                 mask: torch.Tensor | None, selected: dict, chunk_size: int | None,
                 engine: str, autocast: bool | None, sink) -> None:
@@ -221,7 +228,7 @@ def per_example_gradients(
     out = torch.empty(ids.shape[0], total, dtype=torch.float32, device=ids.device)
 
     def sink(s, g):
-        out[s:s + g.shape[0]] = g
+        out[_rows(s, g)] = g
 
     with _mode(model, bool(eval_mode)):
         _run_engine(model, ids, lab, mask, selected, chunk_size, engine, autocast, sink)
@@ -309,7 +316,7 @@ def gradient_features(
     out = torch.empty(ids.shape[0], width, dtype=torch.float32, device=ids.device)
 
     def sink(s, g):
-        out[s:s + g.shape[0]] = g if sk is None else sk(g)
+        out[_rows(s, g)] = g if sk is None else sk(g)
 
     with _mode(model, bool(eval_mode)):
         if closed_form:

@@ -160,14 +160,65 @@ def auto_chunk_size(model: nn.Module, selected: dict[str, nn.Parameter], n: int,
     return int(max(1, min(n, _ACTIVATION_BUDGET // max(1, per_row))))
 
 
+def length_chunks(mask: torch.Tensor | None, n: int, chunk_size: int,
+                  slack: float = 1.25) -> list[torch.Tensor]:
+    """Row groups of at most ``chunk_size`` rows, each padded to at most ``slack`` times its
+    real tokens: rows sorted by length (longest first, stable), a group closed when the next
+    row would push ``rows × longest`` above ``slack × real tokens``. Without a mask: one
+    contiguous group per ``chunk_size`` rows.
+
+    Examples
+    --------
+    >>> import torch
+    >>> mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 1, 0]])
+    >>> [g.tolist() for g in length_chunks(mask, 4, 8)]
+    [[1, 3], [0], [2]]
+    """
+    if mask is None:
+        return [torch.arange(s, min(n, s + chunk_size)) for s in range(0, n, chunk_size)]
+    lengths = mask.sum(1).tolist()
+    order = sorted(range(n), key=lambda i: -lengths[i])
+    groups: list[list[int]] = []
+    cur: list[int] = []
+    real = 0
+    for i in order:
+        if cur and (len(cur) >= chunk_size
+                    or (len(cur) + 1) * lengths[cur[0]] > slack * (real + lengths[i])):
+            groups.append(cur)
+            cur, real = [], 0
+        cur.append(i)
+        real += lengths[i]
+    if cur:
+        groups.append(cur)
+    return [torch.tensor(sorted(g), dtype=torch.long) for g in groups]
+
+
+def _chunk(ids: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None,
+           idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """The rows ``idx`` without the columns that are padding in all of them (either end)."""
+    idx = idx.to(ids.device)
+    c_ids, c_lab = ids[idx], labels[idx]
+    if mask is None:
+        return c_ids, c_lab, None
+    c_mask = mask[idx]
+    used = c_mask.any(0).nonzero().flatten()
+    if used.numel():
+        lo, hi = int(used[0]), int(used[-1]) + 1
+        c_ids, c_lab, c_mask = c_ids[:, lo:hi], c_lab[:, lo:hi], c_mask[:, lo:hi]
+    return c_ids, c_lab, c_mask
+
+
 def capture_chunks(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor,
                    mask: torch.Tensor | None, selected: dict[str, nn.Parameter],
                    sites: list[_Site], chunk_size: int | None,
                    sink: Callable[[int, torch.Tensor], None], *, autocast: bool) -> None:
     """Per-example gradients of the selected Linear parameters, chunk by chunk.
 
-    ``sink(start, G_chunk)`` receives ``float32`` rows ``(c, P)`` in the column layout of
-    ``selected`` (its order; each parameter flattened row-major), as the reference engine.
+    ``sink(rows, G_chunk)`` receives the chunk's row indices (a long tensor) and its
+    ``float32`` gradients ``(c, P)`` in the column layout of ``selected`` (its order; each
+    parameter flattened row-major), as the reference engine. With padding, rows of similar
+    length share a chunk and all-padding columns are cut (:func:`length_chunks`), so padding
+    costs little compute.
     """
     n, t = ids.shape
     names = list(selected)
@@ -200,18 +251,20 @@ def capture_chunks(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor,
         handles.append(head.register_forward_pre_hook(head_hook, with_kwargs=True))
     try:
         with _only_selected_require_grad(model, selected), torch.enable_grad():
-            for s in range(0, n, chunk_size):
-                e = min(n, s + chunk_size)
+            for idx in length_chunks(mask, n, chunk_size):
+                c_ids, c_lab, c_mask = _chunk(ids, labels, mask, idx)
+                c = c_ids.shape[0]
                 for r in records:
                     r.clear()
-                valid = valid_all[s:e]
+                tgt = c_lab[:, 1:]
+                valid = tgt != IGNORE_INDEX
                 rows, cols = valid.nonzero(as_tuple=True)
-                targets = tgt_all[s:e][rows, cols]
+                targets = tgt[rows, cols]
                 with amp:
                     state["recording"] = True
                     state["stop_at_head"] = head is not None
                     try:
-                        out = model(**forward_kwargs(model, ids, mask, s, e))
+                        out = model(**forward_kwargs(model, c_ids, c_mask, 0, c))
                     except _StopAtHead:
                         out = None
                     finally:
@@ -225,8 +278,8 @@ def capture_chunks(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor,
                     else:
                         logits = _logits(out)[:, :-1][rows, cols]
                 del out
-                losses = _per_example_nll(logits, targets, rows, e - s, valid.sum(1))
-                sink(s, _gradients(losses, records, sites, names, selected, e - s, device))
+                losses = _per_example_nll(logits, targets, rows, c, valid.sum(1))
+                sink(idx, _gradients(losses, records, sites, names, selected, c, device))
     finally:
         for h in handles:
             h.remove()
