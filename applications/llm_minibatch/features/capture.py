@@ -222,11 +222,10 @@ def capture_chunks(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor,
     """
     n, t = ids.shape
     names = list(selected)
-    tgt_all = labels[:, 1:]
-    valid_all = tgt_all != IGNORE_INDEX
     head = _plain_head(model, selected)
     if chunk_size is None:
-        frac = float(valid_all.float().mean()) if valid_all.numel() else 1.0
+        targets_all = labels[:, 1:] != IGNORE_INDEX
+        frac = float(targets_all.float().mean()) if targets_all.numel() else 1.0
         chunk_size = auto_chunk_size(model, selected, n, t, head is not None, frac)
 
     records: list[list[tuple[torch.Tensor, torch.Tensor]]] = [[] for _ in sites]

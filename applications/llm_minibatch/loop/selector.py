@@ -40,8 +40,8 @@ from .state import _finite_or_none, _history_entry, _state_key, _state_mapping, 
 #: Methods that select without gradient features (and need neither anchors nor η).
 FEATURELESS = ("random", "stratified", "full")
 _STATE_FORMAT = "llm_minibatch.PartitionSel/1"
-# tags mixed into the per-step seeds, so the streams are independent
-_TAG_ANCHORS, _TAG_SKETCH, _TAG_SOLVER = 0x414E43, 0x534B54, 0x534F4C
+# tags mixed into the per-step seeds, so the streams are independent (anchors: anchors.py)
+_TAG_SKETCH, _TAG_SOLVER = 0x534B54, 0x534F4C
 
 
 
