@@ -102,7 +102,7 @@ def _median_time(fn, repeats: int) -> tuple[float, list[float]]:
 
 def measure(args) -> dict:
     from llm_minibatch import AnchorSampler, PartitionSel, gradient_features, select_parameters
-    from llm_minibatch.features import capture as capture_module
+    from llm_minibatch.features import head as head_module
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -137,12 +137,12 @@ def measure(args) -> dict:
         gradient_features(model, ids, labels, attention_mask=mask, engine="capture")
 
     def capture_full_logits():
-        saved = capture_module.PLAIN_HEAD_MODEL_TYPES
-        capture_module.PLAIN_HEAD_MODEL_TYPES = frozenset()
+        saved = head_module.PLAIN_HEAD_MODEL_TYPES
+        head_module.PLAIN_HEAD_MODEL_TYPES = frozenset()
         try:
             capture()
         finally:
-            capture_module.PLAIN_HEAD_MODEL_TYPES = saved
+            head_module.PLAIN_HEAD_MODEL_TYPES = saved
 
     def reference():
         gradient_features(model, ids, labels, attention_mask=mask, engine="reference")

@@ -297,13 +297,16 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
               train: dict[str, torch.Tensor], train_domains: list, order: np.ndarray,
               anchors: AnchorSampler, val: dict[str, torch.Tensor], val_domains: list,
               em_rows: list[dict], device: torch.device, bar: Any,
-              hook: Callable[[int, np.ndarray, StepRecord], None] | None = None) -> dict:
+              hook: Callable[[int, np.ndarray, StepRecord], None] | None = None,
+              base_val_losses: dict | None = None) -> dict:
     """LoRA fine-tuning of a copy of ``base`` with one selection method; its numbers.
 
     ``hook(step, pool_rows, record)``, when given, is called after every optimiser step
     with the step (0-based), the training rows of that step's pool and the selector's
     :class:`~llm_minibatch.loop.StepRecord`; the experiment uses it to record pools and the
-    feature/selection time split."""
+    feature/selection time split. ``base_val_losses`` (the base model's
+    :func:`~llm_minibatch.evaluation.domain_losses` on ``val``) is the curve's step 0: LoRA
+    starts with ``B = 0``, so the copy computes exactly the base model there."""
     model = add_lora(copy.deepcopy(base), r=cfg.lora_r, alpha=2 * cfg.lora_r,
                      target_modules=("q_proj", "k_proj", "v_proj", "o_proj"), seed=cfg.seed)
     model.to(device)
@@ -320,7 +323,9 @@ def _finetune(method: str, base: torch.nn.Module, tokenizer: Any, cfg: DemoConfi
         return {"step": step, "mean": float(np.mean(list(losses.values()))),
                 "domains": {str(d): float(v) for d, v in losses.items()}}
 
-    curve = [evaluate(0)]
+    curve = [evaluate(0) if base_val_losses is None else
+             {"step": 0, "mean": float(np.mean(list(base_val_losses.values()))),
+              "domains": {str(d): float(v) for d, v in base_val_losses.items()}}]
     conflicts: list[tuple[int, int]] = []
     sel_seconds = train_seconds = 0.0
     train_losses = []

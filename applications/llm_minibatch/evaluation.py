@@ -7,7 +7,8 @@ own training flag afterwards.
     Mean token negative log-likelihood over the answer tokens (labels ``!= -100``, Hugging
     Face shift) of each domain, token-weighted: the sum of the domain's token NLLs divided by
     its number of answer tokens. Position ids follow the attention mask, so left- and
-    right-padded batches give the same losses.
+    right-padded batches give the same losses. The vocabulary projection runs at answer
+    positions only where that is exact (:func:`llm_minibatch.features.head.target_logits`).
 :func:`exact_match`
     Greedy decoding from ``bos + prompt`` (batched, left padding with explicit position ids,
     no KV cache: simple and exact), stopped at ``eos`` or after ``max_new_tokens``; a hit when
@@ -41,6 +42,7 @@ from torch import nn
 from matroidopt.errors import InvalidInputError
 from matroidopt.validation import check_int
 
+from .features.head import target_logits
 from .tokenization import IGNORE_INDEX, _example_list, _special_ids, _token_ids
 
 __all__ = ["domain_losses", "exact_match"]
@@ -107,13 +109,12 @@ def _row_losses(model: nn.Module, encoded: Mapping, where: str, batch_size: int
         if mask is not None:  # explicit positions keep left-padded rows exact
             m = mask[sl].to(device=device, dtype=torch.long)
             kw = {"attention_mask": m, "position_ids": (m.cumsum(dim=1) - 1).clamp(min=0)}
-        logits = model(input_ids=x, **kw).logits[:, :-1].float()
-        target = y[:, 1:]
-        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-                              ignore_index=IGNORE_INDEX, reduction="none").view_as(target)
-        valid = target != IGNORE_INDEX
-        sums.append((nll * valid).sum(dim=1).double().cpu())
-        counts.append(valid.sum(dim=1).cpu())
+        logits, targets, rows = target_logits(model, y, input_ids=x, **kw)
+        nll = F.cross_entropy(logits.float(), targets, reduction="none").double()
+        n = x.shape[0]
+        sums.append(torch.zeros(n, dtype=torch.float64, device=device)
+                    .index_add(0, rows, nll).cpu())
+        counts.append(torch.bincount(rows, minlength=n).cpu())
     return torch.cat(sums), torch.cat(counts)
 
 

@@ -22,7 +22,7 @@ from llm_minibatch.features import (  # noqa: E402
     per_example_gradients,
     select_parameters,
 )
-from llm_minibatch.features import capture as capture_module  # noqa: E402
+from llm_minibatch.features import head as head_module  # noqa: E402
 from matroidopt.errors import InvalidInputError  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing.*:FutureWarning")
@@ -142,10 +142,10 @@ def test_engines_agree_and_chunks_do_not_matter(llama, pool):
 
 def test_logits_at_targets_shortcut_is_exact(llama, pool, monkeypatch):
     ids, labels, mask = pool
-    assert capture_module._plain_head(llama, select_parameters(llama)) is not None
+    assert head_module.plain_head(llama, select_parameters(llama).values()) is not None
     fast = per_example_gradients(llama, ids, labels, attention_mask=mask, engine="capture")
-    monkeypatch.setattr(capture_module, "PLAIN_HEAD_MODEL_TYPES", frozenset())
-    assert capture_module._plain_head(llama, select_parameters(llama)) is None
+    monkeypatch.setattr(head_module, "PLAIN_HEAD_MODEL_TYPES", frozenset())
+    assert head_module.plain_head(llama, select_parameters(llama).values()) is None
     full = per_example_gradients(llama, ids, labels, attention_mask=mask, engine="capture")
     torch.testing.assert_close(fast, full, atol=1e-6, rtol=1e-5)
 

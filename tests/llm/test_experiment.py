@@ -255,3 +255,31 @@ def test_experiment_cli_names_a_bad_setting(capsys):
     assert main(["experiment", "--arms", "magic", "--no-progress"]) == 2
     assert "arms" in capsys.readouterr().err
     assert main(["experiment", "--scenario", "file", "--no-progress"]) == 2
+
+
+# --------------------------------------------------------------------------- step 0 of a run
+def test_a_fresh_lora_copy_has_the_base_models_losses_so_step_0_is_evaluated_once():
+    """The experiment reuses the base model's validation losses as every arm's step 0: exact
+    only because LoRA starts at B = 0 (a non-zero start would change the losses)."""
+    import copy
+
+    from llm_minibatch.evaluation import domain_losses
+    from llm_minibatch.models import add_lora, tiny_llama
+    from llm_minibatch.tokenization import ByteTokenizer, encode_examples
+
+    rows = load_corpus()[:40]
+    enc = encode_examples(rows, ByteTokenizer(), max_length=48)
+    domains = [r["domain"] for r in rows]
+    base = tiny_llama(hidden_size=32, layers=2, seed=3)
+    lora = add_lora(copy.deepcopy(base), r=4, alpha=8,
+                    target_modules=("q_proj", "k_proj", "v_proj", "o_proj"), seed=3)
+    before, after = domain_losses(base, enc, domains), domain_losses(lora, enc, domains)
+    assert set(before) == set(after) and len(before) > 1
+    for d in before:
+        assert after[d] == pytest.approx(before[d], rel=1e-6, abs=0)
+    with torch.no_grad():  # the check can fail: a moved B changes them
+        for name, p in lora.named_parameters():
+            if "lora_B" in name:
+                p.add_(0.05)
+    moved = domain_losses(lora, enc, domains)
+    assert any(abs(moved[d] - before[d]) > 1e-3 for d in before)

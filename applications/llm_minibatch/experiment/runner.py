@@ -322,7 +322,8 @@ def _one_seed(cfg: ExperimentConfig, examples: list[dict], seed: int, device: to
         t0 = time.perf_counter()
         with PeakMemory(device) as mem:
             r = _demo._finetune(arm, base, tokenizer, dcfg, train, train_domains, order,
-                                anchors, val, val_domains, [], device, bar, hook=hook)
+                                anchors, val, val_domains, [], device, bar, hook=hook,
+                                base_val_losses=base_losses)
         wall = time.perf_counter() - t0
         digest = hashlib.sha256(np.asarray(pools, dtype=np.int64).tobytes()).hexdigest()
         res = {

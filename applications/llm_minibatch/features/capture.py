@@ -40,11 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .batch import IGNORE_INDEX, _logits, forward_kwargs
-from .filters import _block_index, _output_layer
-
-#: ``config.model_type`` values whose causal-LM forward returns ``lm_head(hidden)`` unchanged
-#: (no soft-capping, scaling or bias after the output layer): the logits-at-targets shortcut.
-PLAIN_HEAD_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3"})
+from .filters import _block_index
+from .head import StopAtHead, plain_head
 
 _ACTIVATION_BUDGET = 1 << 30  # bytes of activations one pass may keep (automatic chunk size)
 
@@ -91,27 +88,6 @@ def capture_plan(model: nn.Module, selected: dict[str, nn.Parameter]
         site = sites.setdefault(mid, _Site(module))
         setattr(site, attr, name)
     return list(sites.values()), ""
-
-
-def _plain_head(model: nn.Module, selected: dict[str, nn.Parameter]) -> nn.Module | None:
-    """The output layer when the logits-at-targets shortcut is exact for this model."""
-    cfg = getattr(model, "config", None)
-    if getattr(cfg, "model_type", None) not in PLAIN_HEAD_MODEL_TYPES:
-        return None
-    if getattr(cfg, "final_logit_softcapping", None) or getattr(cfg, "logit_scale", None):
-        return None
-    found = _output_layer(model)
-    if found is None or not isinstance(found[1], nn.Linear):
-        return None
-    head = found[1]
-    chosen = {id(p) for p in selected.values()}
-    if any(id(p) in chosen for p in head.parameters()):
-        return None
-    return head
-
-
-class _StopAtHead(Exception):
-    """Ends the forward pass at the output layer's input (the rest is computed here)."""
 
 
 @contextlib.contextmanager
@@ -222,7 +198,7 @@ def capture_chunks(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor,
     """
     n, t = ids.shape
     names = list(selected)
-    head = _plain_head(model, selected)
+    head = plain_head(model, selected.values())
     if chunk_size is None:
         targets_all = labels[:, 1:] != IGNORE_INDEX
         frac = float(targets_all.float().mean()) if targets_all.numel() else 1.0
@@ -240,7 +216,7 @@ def capture_chunks(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor,
     def head_hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
         if state["stop_at_head"]:
             state["hidden"] = args[0] if args else next(iter(kwargs.values()))
-            raise _StopAtHead
+            raise StopAtHead
 
     device = ids.device
     amp = (torch.autocast(device_type="cuda", dtype=torch.bfloat16)
@@ -264,7 +240,7 @@ def capture_chunks(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor,
                     state["stop_at_head"] = head is not None
                     try:
                         out = model(**forward_kwargs(model, c_ids, c_mask, 0, c))
-                    except _StopAtHead:
+                    except StopAtHead:
                         out = None
                     finally:
                         state["recording"] = False
