@@ -18,7 +18,7 @@ from ..features import (
 from ..selection import (
     compute_quotas,
 )
-from ..selection.budgets import _domain_sort
+from ..selection.domains import domain_order
 from .batching import _as_2d_int, _labels_from, collate_examples
 from .labels import _domain_list
 
@@ -141,7 +141,7 @@ class AnchorSampler:
             rows: dict[Any, list[int]] = {}
             for i, dom in enumerate(self.domains):
                 rows.setdefault(dom, []).append(i)
-            groups = [rows[dom] for dom in _domain_sort(set(rows))]
+            groups = [rows[dom] for dom in domain_order(set(rows))]
             per = min(math.ceil(n_anchors / len(groups)), min(len(g) for g in groups))
             self._per_domain = per
             self._groups = [torch.as_tensor(g, dtype=torch.long) for g in groups]

@@ -23,6 +23,7 @@ from ..features import (
 )
 from ..selection import (
     LR_RANGE,
+    PoolDomains,
     Selection,
     compute_quotas,
     domain_counts,
@@ -481,7 +482,8 @@ class PartitionSel:
             all_labels = [x for m in metas for x in m["labels"]]
         else:
             all_labels = labels
-        n_total = len(all_labels)
+        pool_domains = PoolDomains(all_labels)  # checked and sorted once for the step
+        n_total = len(pool_domains)
         b = self.batch_size(n_total)
         if n_total == 0:
             raise InvalidInputError("pool_batch: the pool is empty (0 examples)")
@@ -540,12 +542,12 @@ class PartitionSel:
         solver_seed = _mix_seed(self.seed, step, _TAG_SOLVER)
         if self.needs_features:
             sel = select_from_features(
-                G, all_labels, A, b, self.method, lr=eta, budget_rule=self.budget_rule,
+                G, pool_domains, A, b, self.method, lr=eta, budget_rule=self.budget_rule,
                 seed=solver_seed, deterministic=self.deterministic,
                 target_proportions=self.target_proportions, quotas=self.quotas,
                 keep_all=self.keep_all)
         else:
-            sel = self._featureless(all_labels, b, solver_seed)
+            sel = self._featureless(pool_domains, b, solver_seed)
         indices = torch.as_tensor(sel.indices, dtype=torch.long).cpu() \
             if isinstance(sel.indices, torch.Tensor) \
             else torch.as_tensor(np.asarray(sel.indices), dtype=torch.long)
@@ -564,7 +566,7 @@ class PartitionSel:
         self.step = step + 1
         return record, pool
 
-    def _featureless(self, labels: list, b: int, seed: int) -> Selection:
+    def _featureless(self, labels: PoolDomains, b: int, seed: int) -> Selection:
         t0 = time.perf_counter()
         n = len(labels)
         quota_map = None

@@ -25,9 +25,9 @@ Any rule can be combined with ``keep_all``: the listed domains keep every pool e
 
 Domain order
 ------------
-Domain ids are sorted by value when they are mutually comparable (all ints, or all strings);
-for mixed types by ``(type name, value)``, and by ``(type name, str(value))`` as a last resort.
-numpy scalars are turned into Python scalars first (``numpy.int64(3)`` is the domain ``3``).
+The fixed order of :mod:`llm_minibatch.selection.domains` (sorted by value, mixed types by
+type name first); ``domains`` may be a :class:`~llm_minibatch.selection.domains.PoolDomains`
+built once for the step.
 """
 
 from __future__ import annotations
@@ -37,10 +37,11 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import torch
 
 from matroidopt.errors import InvalidInputError
 from matroidopt.validation import check_int
+
+from .domains import PoolDomains, check_label, domain_order
 
 __all__ = ["RULES", "compute_quotas", "explicit", "mixture", "proportional", "uniform"]
 
@@ -48,35 +49,6 @@ RULES = ("proportional", "uniform", "mixture", "explicit")
 
 
 # --------------------------------------------------------------------------- helpers
-def _as_label(d: Any, name: str) -> Hashable:
-    if isinstance(d, np.generic):
-        d = d.item()
-    elif isinstance(d, torch.Tensor) and d.numel() == 1:
-        d = d.item()
-    try:
-        hash(d)
-    except TypeError:
-        raise InvalidInputError(
-            f"{name}: domain labels must be hashable (int, str, ...), got {type(d).__name__}"
-        ) from None
-    if isinstance(d, float) and d != d:
-        raise InvalidInputError(f"{name}: NaN is not a valid domain label")
-    return d
-
-
-def _domain_sort(domains: Iterable[Hashable]) -> list:
-    """The deterministic domain order (see the module docstring)."""
-    ds = list(domains)
-    try:
-        return sorted(ds)
-    except TypeError:
-        pass
-    try:
-        return sorted(ds, key=lambda d: (type(d).__name__, d))
-    except TypeError:
-        return sorted(ds, key=lambda d: (type(d).__name__, str(d)))
-
-
 def _check_counts(counts: Any) -> dict:
     """``counts`` as a dict over present domains (count >= 1), in domain order."""
     if not isinstance(counts, Mapping):
@@ -85,13 +57,13 @@ def _check_counts(counts: Any) -> dict:
         )
     out = {}
     for d, n_d in counts.items():
-        d = _as_label(d, "counts")
+        d = check_label(d, "counts")
         n_d = check_int(n_d, "counts", minimum=0)
         if d in out:
             raise InvalidInputError(f"counts: domain {d!r} appears twice")
         if n_d > 0:
             out[d] = n_d
-    return {d: out[d] for d in _domain_sort(out)}
+    return {d: out[d] for d in domain_order(out)}
 
 
 def _check_b(b: Any, N: int) -> int:
@@ -102,7 +74,7 @@ def _check_b(b: Any, N: int) -> int:
 
 
 def _rank(domains: Sequence[Hashable]) -> dict:
-    return {d: i for i, d in enumerate(_domain_sort(domains))}
+    return {d: i for i, d in enumerate(domain_order(domains))}
 
 
 def _hand_out(k: dict, counts: dict, leftover: int, order: list) -> dict:
@@ -225,7 +197,7 @@ def _check_proportions(target_proportions: Any, counts: dict) -> dict:
         )
     props = {}
     for d, w in target_proportions.items():
-        d = _as_label(d, "target_proportions")
+        d = check_label(d, "target_proportions")
         try:
             w = float(w)
         except (TypeError, ValueError):
@@ -344,7 +316,7 @@ def _check_quotas(quotas: Any, counts: dict) -> dict:
         )
     q = {d: 0 for d in counts}
     for d, k_d in quotas.items():
-        d = _as_label(d, "quotas")
+        d = check_label(d, "quotas")
         k_d = check_int(k_d, "quotas", minimum=0)
         if d not in counts:
             if k_d > 0:
@@ -362,22 +334,6 @@ def _check_quotas(quotas: Any, counts: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- entry point
-def _domain_list(domains: Any) -> list:
-    if isinstance(domains, torch.Tensor):
-        domains = domains.detach().cpu().reshape(-1).tolist()
-    elif isinstance(domains, np.ndarray):
-        if domains.ndim != 1:
-            raise InvalidInputError(
-                f"domains: expected a 1-D sequence of labels, got shape {domains.shape}"
-            )
-        domains = domains.tolist()
-    elif isinstance(domains, (str, bytes)) or not isinstance(domains, Iterable):
-        raise InvalidInputError(
-            f"domains: expected a sequence of N hashable labels, got {type(domains).__name__}"
-        )
-    return [_as_label(d, "domains") for d in domains]
-
-
 def compute_quotas(
     domains: Sequence[Hashable],
     b: int,
@@ -435,8 +391,8 @@ def compute_quotas(
     >>> compute_quotas(domains, 4, "mixture", target_proportions={"code": 1.0})
     {'chem': 1, 'code': 3, 'math': 0}
     """
-    labels = _domain_list(domains)
-    N = len(labels)
+    pool = PoolDomains.of(domains)
+    N = len(pool)
     b = _check_b(b, N)
     if not isinstance(rule, str) or rule not in RULES:
         raise InvalidInputError(f"rule: unknown budget rule {rule!r}; expected one of {RULES}")
@@ -446,10 +402,7 @@ def compute_quotas(
         )
     if quotas is not None and rule != "explicit":
         raise InvalidInputError(f"quotas: only used by rule='explicit', got rule={rule!r}")
-    counts: dict = {}
-    for d in labels:
-        counts[d] = counts.get(d, 0) + 1
-    counts = {d: counts[d] for d in _domain_sort(counts)}
+    counts = dict(pool.counts)  # in domain order
 
     if isinstance(keep_all, (str, bytes)) or not isinstance(keep_all, Iterable):
         raise InvalidInputError(
@@ -457,7 +410,7 @@ def compute_quotas(
         )
     kept = {}
     for d in keep_all:
-        d = _as_label(d, "keep_all")
+        d = check_label(d, "keep_all")
         if d in counts:
             kept[d] = counts[d]
     n_kept = sum(kept.values())
@@ -477,7 +430,7 @@ def compute_quotas(
         k = mixture(rest, b_rest, target_proportions)
     else:
         q = _check_quotas(quotas, counts)
-        given = {_as_label(d, "quotas") for d in quotas}
+        given = {check_label(d, "quotas") for d in quotas}
         for d, n_d in kept.items():
             if d in given and q[d] != n_d:
                 raise InvalidInputError(

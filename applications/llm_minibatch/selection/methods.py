@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +20,9 @@ import matroidopt as mo
 from matroidopt.errors import AssumptionWarning, InvalidInputError
 from matroidopt.validation import as_float_tensor, check_int, check_real, is_torch
 
-from .budgets import _domain_sort, compute_quotas
+from .budgets import compute_quotas
 from .diagnostics import conflicting_pairs, domain_counts
+from .domains import PoolDomains
 from .utility import GreatsUtility, WeightedGradientMatching
 
 __all__ = ["METHODS", "Selection", "select_from_features", "stratified_indices"]
@@ -51,7 +52,7 @@ def stratified_indices(labels: Sequence[Any], quota_map: Mapping[Any, int], seed
 
     Parameters
     ----------
-    labels : sequence of N hashable labels
+    labels : sequence of N hashable labels or PoolDomains
         The pool's domains.
     quota_map : mapping of domain to int
         ``k_d`` per domain, ``0 <= k_d <= n_d`` (e.g. from
@@ -76,15 +77,13 @@ def stratified_indices(labels: Sequence[Any], quota_map: Mapping[Any, int], seed
     ['a', 'a', 'b']
     """
     rng = np.random.default_rng(seed)
-    positions: dict[Any, list[int]] = {}
-    for i, d in enumerate(labels):
-        positions.setdefault(d, []).append(i)
+    positions = PoolDomains.of(labels, name="labels").positions
     unknown = [d for d in quota_map if d not in positions and int(quota_map[d]) != 0]
     if unknown:
         raise InvalidInputError(
             f"quota_map: quotas for domains not in the pool: {unknown}")
     out: list[int] = []
-    for d in _domain_sort(set(positions)):
+    for d in positions:  # the domain order
         k = int(quota_map.get(d, 0))
         if not 0 <= k <= len(positions[d]):
             raise InvalidInputError(
@@ -131,39 +130,6 @@ class Selection:
         return len(self.indices)
 
 
-def _domain_labels(domains: Any, n: int) -> list:
-    """``domains`` as a list of ``n`` hashable labels, else an error naming ``domains``."""
-    if isinstance(domains, torch.Tensor):
-        if domains.dim() != 1:
-            raise InvalidInputError(
-                f"domains: expected a 1-D sequence of labels, got a tensor of shape "
-                f"{tuple(domains.shape)}")
-        domains = domains.detach().cpu().tolist()
-    elif isinstance(domains, np.ndarray):
-        if domains.ndim != 1:
-            raise InvalidInputError(
-                f"domains: expected a 1-D sequence of labels, got an array of shape "
-                f"{domains.shape}")
-        domains = domains.tolist()
-    elif isinstance(domains, (str, bytes)) or not isinstance(domains, Iterable):
-        raise InvalidInputError(
-            f"domains: expected a sequence with one domain label per pool example, got "
-            f"{type(domains).__name__}")
-    else:
-        domains = [d.item() if isinstance(d, np.generic) else d for d in domains]
-    if len(domains) != n:
-        raise InvalidInputError(
-            f"domains: expected one label per pool example ({n}), got {len(domains)}")
-    for i, d in enumerate(domains):
-        try:
-            hash(d)
-        except TypeError:
-            raise InvalidInputError(
-                f"domains: label {i} ({d!r}) is unhashable ({type(d).__name__}); labels name "
-                "domains and must be hashable (str, int, tuple, ...)") from None
-    return domains
-
-
 def _check_seed(seed: Any) -> Any:
     """``seed``: None, a non-negative int or a ``numpy.random.Generator`` (bools rejected)."""
     if seed is None or isinstance(seed, np.random.Generator):
@@ -206,7 +172,9 @@ def select_from_features(
     ----------
     features : array or tensor of shape (N, p)
         Per-example gradient features (usually L2-normalised), numpy or torch on any device.
-    domains : sequence of N hashable labels
+    domains : sequence of N hashable labels, or a PoolDomains
+        The pool's domains (:class:`~llm_minibatch.selection.domains.PoolDomains`: built
+        once per step, reused as it is).
     target : array of shape (p,) or (A, p)
         The validation gradient ḡ, or the A anchor gradients (then ḡ is their mean; the
         facility-location baseline uses the anchors themselves).
@@ -259,7 +227,7 @@ def select_from_features(
     N, p = G.shape
     if N == 0:
         raise InvalidInputError("features: the pool is empty (0 rows)")
-    labels = _domain_labels(domains, N)
+    labels = PoolDomains.of(domains, n=N)  # checked and sorted once for the whole call
     b = check_int(b, "b", minimum=0)
     if b > N:
         raise InvalidInputError(f"b: the minibatch size {b} exceeds the pool size {N}")
@@ -282,8 +250,8 @@ def select_from_features(
     elif method == "stratified":
         idx = stratified_indices(labels, quota_map, seed)
     else:
-        matroid = _partition(labels, quota_map) if quota_map is not None else b
-        same = _same_domain(labels, G)
+        matroid = labels.partition_matroid(quota_map) if quota_map is not None else b
+        same = labels.same_domain(G) if method in ("iwd", "per_domain") else None
         if method == "partitionsel":
             u = scorer
         elif method == "iwd":
@@ -323,34 +291,17 @@ def select_from_features(
     )
 
 
-def _domain_ids(labels: list) -> tuple[list, torch.Tensor]:
-    order = _domain_sort(set(labels))
-    index = {d: i for i, d in enumerate(order)}
-    return order, torch.tensor([index[d] for d in labels], dtype=torch.long)
-
-
-def _partition(labels: list, quota_map: Mapping[Any, int]) -> mo.PartitionMatroid:
-    order, ids = _domain_ids(labels)
-    return mo.PartitionMatroid(ids, [int(quota_map.get(d, 0)) for d in order])
-
-
-def _same_domain(labels: list, like: torch.Tensor) -> torch.Tensor:
-    _, ids = _domain_ids(labels)
-    ids = ids.to(like.device)
-    return (ids[:, None] == ids[None, :]).to(like.dtype)
-
-
-def _per_domain_facility_location(G: torch.Tensor, anchors: torch.Tensor, labels: list
+def _per_domain_facility_location(G: torch.Tensor, anchors: torch.Tensor, labels: PoolDomains
                                   ) -> mo.FacilityLocation:
     """Σ_d FL_d: each domain's selections represent the anchors on their own (clients are
     (domain, anchor) pairs; candidate j only serves the clients of its domain)."""
-    order, ids = _domain_ids(labels)
+    order, ids = labels.order, labels.id_tensor(G.device)
     a = anchors / anchors.norm(dim=1, keepdim=True).clamp_min(1e-12)
     g = G / G.norm(dim=1, keepdim=True).clamp_min(1e-12)
     sim = g @ a.T  # N × A cosine similarities
     D, A = len(order), a.shape[0]
     kernel = torch.zeros(D * A, G.shape[0], dtype=G.dtype, device=G.device)
     for d in range(D):
-        mask = ids.to(G.device) == d
+        mask = ids == d
         kernel[d * A:(d + 1) * A, mask] = sim[mask].T
     return mo.FacilityLocation(kernel)
