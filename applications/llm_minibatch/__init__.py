@@ -15,8 +15,9 @@ In a training loop: :class:`PartitionSel` (``select(pool, domains)``, :func:`sel
 around a DataLoader of pools, torch.distributed aware, checkpointable) and, for the Hugging Face
 ``Trainer``, :class:`PartitionSelTrainer`. Data, tokenizer, tiny models, evaluation and the
 demo live in :mod:`llm_minibatch.corpus`, :mod:`~llm_minibatch.tokenization`,
-:mod:`~llm_minibatch.models`, :mod:`~llm_minibatch.evaluation` and
-:mod:`~llm_minibatch.demo` (``python -m llm_minibatch demo``). The modules that need
+:mod:`~llm_minibatch.models`, :mod:`~llm_minibatch.evaluation`,
+:mod:`~llm_minibatch.finetune` (one fine-tuning run of one method, shared by the demo and the
+experiment) and :mod:`~llm_minibatch.demo` (``python -m llm_minibatch demo``). The modules that need
 ``transformers`` are imported on first use.
 """
 
@@ -67,7 +68,7 @@ _LAZY = {
     "domain_losses": "evaluation", "exact_match": "evaluation",
     "load_corpus": "corpus", "make_corpus": "corpus", "load_jsonl": "corpus",
     "load_hf_dataset": "corpus", "train_val_split": "corpus",
-    "DemoConfig": "demo", "run_demo": "demo",
+    "DemoConfig": "demo", "run_demo": "demo", "RunSettings": "finetune",
 }
 
 

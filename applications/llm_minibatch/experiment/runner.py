@@ -1,12 +1,12 @@
-"""Arms × seeds: the experiment's runs, on the demo's machinery.
+"""Arms × seeds: the experiment's runs, on the fine-tuning machinery the demo uses.
 
 For every seed: the data are split as in the demo (training / anchors / validation,
 stratified by domain), the scenario changes the training rows
 (:mod:`~llm_minibatch.experiment.scenarios`), the tiny base model is pre-trained once
-(:func:`llm_minibatch.demo._base_model`, seeded) and every arm fine-tunes a copy of it with
-LoRA (:func:`llm_minibatch.demo._finetune`) on the same pools in the same order (one shuffled
-order per seed), with the same step count and batch size ``b`` (``full`` trains on the whole
-pool: it is the reference, not a selection method).
+(:func:`llm_minibatch.finetune.base_model`, seeded) and every arm fine-tunes a copy of it
+with LoRA (:func:`llm_minibatch.finetune.finetune`) on the same pools in the same order (one
+shuffled order per seed), with the same step count and batch size ``b`` (``full`` trains on
+the whole pool: it is the reference, not a selection method).
 
 Peak memory
 -----------
@@ -37,9 +37,18 @@ from tqdm.auto import tqdm
 from matroidopt.errors import InvalidInputError
 from matroidopt.validation import check_int, check_real
 
-from .. import demo as _demo
 from ..corpus import train_val_split
 from ..evaluation import domain_losses
+from ..finetune import (
+    RunData,
+    RunSettings,
+    base_model,
+    count_domains,
+    encode_rows,
+    finetune,
+    load_examples,
+    to_device,
+)
 from ..loop import AnchorSampler, StepRecord, split_anchors
 from ..selection import METHODS
 from .scenarios import NOISE_MODES, SCENARIOS, apply_scenario
@@ -55,8 +64,12 @@ ANCHOR_MODES = ("proportional", "balanced")
 
 
 @dataclass
-class ExperimentConfig:
+class ExperimentConfig(RunSettings):
     """Settings of the experiment (the flags of ``python -m llm_minibatch experiment``).
+
+    Every field of :class:`~llm_minibatch.finetune.RunSettings` (pool and batch size,
+    learning rate, LoRA rank, features, base model, data, evaluation cadence, device,
+    threads, output folder, progress bar), and:
 
     Attributes
     ----------
@@ -77,10 +90,6 @@ class ExperimentConfig:
         the per-domain anchor means).
     anchor_fraction : float
         Share of the training split held out as anchors (at least ``n_anchors`` rows).
-    steps, pool_size, batch_size, lr, lora_r, sketch_dim, param_filter, n_anchors,
-    eval_every, conflicts_every, pretrain_steps, pretrain_domains, hidden_size, layers,
-    device, model, data, val_fraction, max_length, threads, out, progress
-        As in :class:`~llm_minibatch.demo.DemoConfig`.
     bootstrap_resamples : int
         Resamples of the bootstrap intervals.
     record_pools : bool
@@ -99,45 +108,14 @@ class ExperimentConfig:
     anchors: str = "proportional"
     anchor_fraction: float = 0.005
     steps: int = 150
-    pool_size: int = 128
-    batch_size: int = 16
-    lr: float = 1e-3
-    lora_r: int = 8
-    sketch_dim: int | None = 512
-    param_filter: str = "lora"
-    n_anchors: int = 8
-    eval_every: int = 25
     conflicts_every: int = 10
-    pretrain_steps: int = 600
-    pretrain_domains: tuple[str, ...] = ("arithmetic", "sorting")
-    hidden_size: int = 64
-    layers: int = 4
-    device: str = "cpu"
-    model: str | None = None
-    data: str | None = None
-    val_fraction: float = 0.1
-    max_length: int = 64
-    threads: int | None = None
     out: str = "experiment_out"
-    progress: bool = True
     bootstrap_resamples: int = 10_000
     record_pools: bool = False
 
-    def demo_config(self, seed: int) -> _demo.DemoConfig:
-        """The demo's settings of one seed (no exact match: the experiment measures losses)."""
-        return _demo.DemoConfig(
-            steps=self.steps, out=self.out, methods=tuple(self.arms), pool_size=self.pool_size,
-            batch_size=self.batch_size, lr=self.lr, lora_r=self.lora_r,
-            sketch_dim=self.sketch_dim, param_filter=self.param_filter,
-            n_anchors=self.n_anchors, eval_every=self.eval_every,
-            conflicts_every=self.conflicts_every, exact_match_per_domain=0,
-            pretrain_steps=self.pretrain_steps, pretrain_domains=tuple(self.pretrain_domains),
-            hidden_size=self.hidden_size, layers=self.layers, seed=seed, device=self.device,
-            model=self.model, data=self.data, val_fraction=self.val_fraction,
-            max_length=self.max_length, threads=self.threads, progress=False)
-
     def validate(self) -> ExperimentConfig:
         """Check every field, naming the bad one; returns ``self``."""
+        super().validate()
         arms = tuple(self.arms)
         if not arms:
             raise InvalidInputError("arms: expected at least one arm")
@@ -171,8 +149,6 @@ class ExperimentConfig:
                 f"anchors: expected one of {list(ANCHOR_MODES)}, got {self.anchors!r}")
         check_real(self.anchor_fraction, "anchor_fraction", low=0.0, high=1.0, high_open=True)
         check_int(self.bootstrap_resamples, "bootstrap_resamples", minimum=100)
-        self.pretrain_domains = tuple(self.pretrain_domains)
-        self.demo_config(self.first_seed).validate()  # the shared settings, named
         return self
 
 
@@ -276,26 +252,27 @@ def _recorder(pools: list, timing: dict) -> Any:
 
 def _one_seed(cfg: ExperimentConfig, examples: list[dict], seed: int, device: torch.device,
               bar: Any, runs_done: list) -> dict:
-    dcfg = cfg.demo_config(seed)
     prep = _prepare(cfg, examples, seed)
     fit, val_rows, anchor_rows = prep["fit"], prep["val"], prep["anchors"]
     bar.set_postfix_str(f"seed {seed}: pre-training")
     t0 = time.perf_counter()
-    base, tokenizer, pre_losses = _demo._base_model(dcfg, {r["prompt"] for r in val_rows},
-                                                    device, bar)
+    base, tokenizer, pre_losses = base_model(cfg, seed, {r["prompt"] for r in val_rows},
+                                             device, bar)
     pretrain_seconds = time.perf_counter() - t0
     base.eval()
-    train = _demo._encode(fit, tokenizer, cfg.max_length)
-    val = _demo._to(_demo._encode(val_rows, tokenizer, cfg.max_length), device)
+    train = encode_rows(fit, tokenizer, cfg.max_length)
+    val = to_device(encode_rows(val_rows, tokenizer, cfg.max_length), device)
     anchor_domains = [r["domain"] for r in anchor_rows]
     anchors = AnchorSampler(
-        _demo._encode(anchor_rows, tokenizer, cfg.max_length), n_anchors=cfg.n_anchors,
+        encode_rows(anchor_rows, tokenizer, cfg.max_length), n_anchors=cfg.n_anchors,
         seed=seed, domains=anchor_domains,
         balance="domain" if cfg.anchors == "balanced" else None)
     train_domains = [r["domain"] for r in fit]
     val_domains = [r["domain"] for r in val_rows]
     order = np.random.default_rng(seed).permutation(len(fit))
     base_losses = domain_losses(base, val, val_domains, batch_size=128)
+    run_data = RunData(train=train, train_domains=train_domains, order=order, anchors=anchors,
+                       val=val, val_domains=val_domains)
     scenario = dict(prep["scenario"])
     for key in ("corrupted", "kept"):  # indices: their count is kept, the list is in the info
         if key in scenario:
@@ -303,9 +280,9 @@ def _one_seed(cfg: ExperimentConfig, examples: list[dict], seed: int, device: to
     out: dict[str, Any] = {
         "seed": seed,
         "data": {"train": len(fit), "anchors": len(anchor_rows), "val": len(val_rows),
-                 "train_per_domain": _demo._count(train_domains),
-                 "anchors_per_domain": _demo._count(anchor_domains),
-                 "val_per_domain": _demo._count(val_domains),
+                 "train_per_domain": count_domains(train_domains),
+                 "anchors_per_domain": count_domains(anchor_domains),
+                 "val_per_domain": count_domains(val_domains),
                  "anchors_per_step": anchors.n_anchors},
         "scenario": scenario,
         "pretrain": {"steps": len(pre_losses), "seconds": pretrain_seconds,
@@ -321,9 +298,8 @@ def _one_seed(cfg: ExperimentConfig, examples: list[dict], seed: int, device: to
         hook = _recorder(pools, timing)
         t0 = time.perf_counter()
         with PeakMemory(device) as mem:
-            r = _demo._finetune(arm, base, tokenizer, dcfg, train, train_domains, order,
-                                anchors, val, val_domains, [], device, bar, hook=hook,
-                                base_val_losses=base_losses)
+            r = finetune(arm, base, tokenizer, cfg, run_data, seed=seed, device=device,
+                         bar=bar, hook=hook, base_val_losses=base_losses)
         wall = time.perf_counter() - t0
         digest = hashlib.sha256(np.asarray(pools, dtype=np.int64).tobytes()).hexdigest()
         res = {
@@ -377,7 +353,7 @@ def run_arms(cfg: ExperimentConfig) -> dict:
     """
     started = time.perf_counter()
     device = torch.device(cfg.device)
-    examples = _demo._load_examples(cfg.demo_config(cfg.first_seed))
+    examples = load_examples(cfg.data)
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
     pre = cfg.pretrain_steps if cfg.model is None else 0
     total = cfg.seeds * (pre + cfg.steps * len(cfg.arms))
