@@ -19,6 +19,9 @@ from .errors import InvalidInputError
 
 ArrayLike = Any  # numpy array, scipy.sparse matrix, torch tensor, nested sequence
 
+#: Largest ground-set size: indices are int64.
+MAX_N = 2**63 - 1
+
 
 def is_torch(x: Any) -> bool:
     return isinstance(x, torch.Tensor)
@@ -54,6 +57,31 @@ def resolve_dtype(dtype: torch.dtype | str | None, like: Any = None) -> torch.dt
     return torch.float64
 
 
+#: Storage dtypes too coarse to compute in: their sums overflow at 65504 (float16) and their
+#: 8- or 11-bit significands round gains and ties away; inputs in them are computed in float32.
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the library computes in for the requested ``dtype``: ``float32`` for half
+    precision (``float16`` / ``bfloat16``), else ``dtype`` itself."""
+    return torch.float32 if dtype in HALF_DTYPES else dtype
+
+
+def scale_to_unit_max(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """``t`` scaled along ``dim`` by powers of two so that each slice's largest magnitude lies
+    in ``[0.5, 1)`` (zero slices stay zero).
+
+    Exact (a power-of-two scaling changes only exponents), so norms and residuals computed
+    from the result neither overflow nor underflow whatever the input's scale, and agree
+    bit for bit with the unscaled computation wherever that one did not overflow.
+    """
+    if t.numel() == 0:
+        return t.clone()
+    peak = t.abs().amax(dim=dim, keepdim=True)
+    return torch.ldexp(t, -torch.frexp(peak).exponent)
+
+
 def as_float_tensor(
     x: ArrayLike,
     name: str,
@@ -66,11 +94,17 @@ def as_float_tensor(
 ) -> torch.Tensor:
     """Validate and convert a dense numeric array to a float tensor.
 
+    The dtype is ``dtype`` if given, else the input's floating dtype for torch input, else
+    float64. Half precision (``float16`` / ``bfloat16``, requested or the input's) becomes
+    ``float32``: sums of half-precision values overflow at 65504 and their rounding swamps
+    marginal gains, which gave silently wrong selections.
+
     Raises
     ------
     InvalidInputError
-        If ``x`` is not numeric, has the wrong number of dimensions, contains NaN/inf
-        (when ``finite``) or negative entries (when ``nonnegative``).
+        If ``x`` is not numeric, has the wrong number of dimensions (a 0-D scalar is not a
+        1-D array), contains NaN/inf (when ``finite``) or negative entries (when
+        ``nonnegative``).
     """
     if sp.issparse(x):
         x = x.toarray()
@@ -85,17 +119,22 @@ def as_float_tensor(
             np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
         ):
             raise InvalidInputError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        if np.issubdtype(arr.dtype, np.complexfloating):
+            raise InvalidInputError(f"{name}: complex values are not supported")
+        if arr.dtype.itemsize > 8 or not arr.dtype.isnative:  # long double, other byte order
+            arr = arr.astype(np.float64)
+        # np.ascontiguousarray would turn a 0-D array into a 1-D one (and pass a 1-D check)
+        t = torch.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
     if t.is_complex():
         raise InvalidInputError(f"{name}: complex values are not supported")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if t.ndim not in allowed:
             raise InvalidInputError(
-                f"{name}: expected {' or '.join(f'{a}-D' for a in allowed)} array, "
-                f"got shape {tuple(t.shape)}"
+                f"{name}: expected a {' or '.join(f'{a}-D' for a in allowed)} array, "
+                f"got shape {tuple(t.shape)}" + (" (a scalar)" if t.ndim == 0 else "")
             )
-    dtype = resolve_dtype(dtype, x)
+    dtype = compute_dtype(resolve_dtype(dtype, x))
     device = resolve_device(device, x)
     t = t.to(device=device, dtype=dtype)
     if t.numel() and (finite or nonnegative):
@@ -106,6 +145,32 @@ def as_float_tensor(
         if nonnegative and not lo >= 0:
             raise InvalidInputError(f"{name}: expected non-negative values, found {lo}")
     return t
+
+
+def as_sparse_2d(x, name: str, fmt: str):
+    """A scipy.sparse input as a 2-D CSC or CSR matrix, rejecting other shapes (scipy's own
+    errors name no argument)."""
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != 2:
+        raise InvalidInputError(f"{name}: expected a 2-D sparse matrix, got shape {shape}")
+    if getattr(x, "dtype", None) is not None and not (
+            np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise InvalidInputError(f"{name}: expected a numeric sparse matrix, got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise InvalidInputError(f"{name}: complex values are not supported")
+    try:
+        return sp.csc_matrix(x) if fmt == "csc" else sp.csr_matrix(x)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name}: could not read the sparse matrix ({exc})") from None
+
+
+def check_total(total: float, name: str, what: str, dtype: torch.dtype) -> None:
+    """Reject an input whose ``what`` (a bound on every value and gain of the utility built
+    from it, e.g. the sum of its absolute weights) overflows ``dtype``: every later sum
+    would be infinite and a solver would select nothing, or anything."""
+    if not abs(total) <= torch.finfo(dtype).max:  # also NaN
+        raise InvalidInputError(f"{name}: {what} overflows {dtype} ({total}); rescale the "
+                                f"input")
 
 
 def is_symmetric(K: torch.Tensor, tile: int = 512, rtol: float = 0.0) -> bool:
@@ -134,27 +199,70 @@ def as_index_tensor(
     idx: ArrayLike | Iterable[int] | None, n: int, name: str, *, device: torch.device | None = None,
     unique: bool = True,
 ) -> torch.Tensor:
-    """Validate a collection of ground-set indices in ``range(n)`` and return a long tensor."""
+    """Validate a 1-D collection of ground-set indices in ``range(n)``; a long tensor.
+
+    ``None`` means the empty set. Accepted: a sequence, set or iterator of integers, a 1-D
+    integer numpy array or torch tensor (numpy floats that are whole numbers are accepted
+    too). Rejected, with an :class:`InvalidInputError` naming ``name``: scalars, 2-D (or
+    ragged) input, booleans (masks), fractional or non-finite numbers, strings, indices
+    outside ``range(n)`` and, with ``unique``, repeated indices.
+    """
     if idx is None:
         return torch.empty(0, dtype=torch.long, device=device)
     if isinstance(idx, torch.Tensor):
-        t = idx.detach().reshape(-1)
+        t = idx.detach()
+        if t.ndim != 1:
+            raise InvalidInputError(f"{name}: expected a 1-D collection of indices, got a "
+                                    f"tensor of shape {tuple(t.shape)}")
     else:
         if isinstance(idx, (set, frozenset)):
-            idx = sorted(idx)
-        arr = np.asarray(list(idx) if not isinstance(idx, np.ndarray) else idx).reshape(-1)
+            try:
+                idx = sorted(idx)
+            except TypeError:
+                raise InvalidInputError(
+                    f"{name}: expected integer indices, got a set of mixed types") from None
+        if isinstance(idx, (str, bytes)) or not (
+                isinstance(idx, np.ndarray) or isinstance(idx, Iterable)):
+            raise InvalidInputError(f"{name}: expected a 1-D collection of indices, got "
+                                    f"{type(idx).__name__} {idx!r}"[:200])
+        try:
+            arr = np.asarray(idx if isinstance(idx, np.ndarray) else list(idx))
+        except (TypeError, ValueError) as exc:  # ragged nesting, failing iterators
+            raise InvalidInputError(f"{name}: expected a 1-D collection of indices "
+                                    f"({exc})") from None
+        if arr.ndim != 1:
+            raise InvalidInputError(f"{name}: expected a 1-D collection of indices, got an "
+                                    f"array of shape {arr.shape}")
         if arr.dtype == bool:
             raise InvalidInputError(f"{name}: expected integer indices, got a boolean mask "
                                     f"(use numpy.flatnonzero(mask))")
+        if arr.dtype == object and arr.size and all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                for v in arr.tolist()):
+            bad = [v for v in arr.tolist() if not 0 <= v < n]  # e.g. ints beyond int64
+            if bad:
+                raise InvalidInputError(
+                    f"{name}: index {bad[0]} outside the ground set range(0, {n})")
+            arr = arr.astype(np.int64)
         if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
+            if np.issubdtype(arr.dtype, np.floating) and bool(np.all(np.isfinite(arr))) \
+                    and bool(np.all(arr == np.round(arr))):
+                if float(np.min(arr)) < 0 or float(np.max(arr)) >= n:
+                    bad = float(np.min(arr)) if float(np.min(arr)) < 0 else float(np.max(arr))
+                    raise InvalidInputError(
+                        f"{name}: index {bad:g} outside the ground set range(0, {n})")
                 arr = arr.astype(np.int64)
             else:
-                raise InvalidInputError(f"{name}: expected integer indices, got dtype {arr.dtype}")
+                raise InvalidInputError(f"{name}: expected integer indices, got dtype {arr.dtype}"
+                                        + (" with non-integral or non-finite values"
+                                           if np.issubdtype(arr.dtype, np.floating) else ""))
+        if arr.size and arr.dtype == np.uint64 and int(arr.max()) >= n:
+            raise InvalidInputError(
+                f"{name}: index {int(arr.max())} outside the ground set range(0, {n})")
         t = torch.from_numpy(arr.astype(np.int64, copy=False))
     if t.dtype == torch.bool:
         raise InvalidInputError(f"{name}: expected integer indices, got a boolean mask")
-    if t.is_floating_point():
+    if t.is_floating_point() or t.is_complex():
         raise InvalidInputError(f"{name}: expected integer indices, got dtype {t.dtype}")
     t = t.to(dtype=torch.long, device=device if device is not None else t.device)
     if t.numel():
@@ -167,16 +275,27 @@ def as_index_tensor(
     return t
 
 
-def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
-    """An integer argument, optionally bounded below."""
+def check_int(value: Any, name: str, *, minimum: int | None = None,
+              maximum: int | None = None) -> int:
+    """An integer argument, optionally bounded below and above (``maximum`` is for arguments
+    whose cost grows with their value, e.g. a number of steps)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
+        if isinstance(value, torch.Tensor) and value.numel() == 1 \
+                and not value.is_floating_point() and value.dtype != torch.bool:
             value = int(value)
         else:
             raise InvalidInputError(f"{name}: expected an integer, got {value!r}")
     value = int(value)
-    if minimum is not None and value < minimum:
-        raise InvalidInputError(f"{name}: expected an integer >= {minimum}, got {value}")
+    low_ok = minimum is None or value >= minimum
+    high_ok = maximum is None or value <= maximum
+    if not (low_ok and high_ok):
+        if maximum is None:
+            rng = f">= {minimum}"
+        elif minimum is None:
+            rng = f"<= {maximum}"
+        else:
+            rng = f"in [{minimum}, {maximum}]"
+        raise InvalidInputError(f"{name}: expected an integer {rng}, got {value}")
     return value
 
 
@@ -191,8 +310,13 @@ def check_element(j: Any, n: int, name: str = "j") -> int:
 def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
                low_open: bool = False, high_open: bool = False) -> float:
     """A finite real argument inside an (optionally open) interval."""
+    if isinstance(value, (str, bytes)):
+        raise InvalidInputError(f"{name}: expected a real number, got {value!r}")
     try:
         v = float(value)
+    except OverflowError:
+        raise InvalidInputError(f"{name}: expected a finite number, got an integer too large "
+                                f"for a float ({str(value)[:20]}...)") from None
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{name}: expected a real number, got {value!r}") from exc
     if not np.isfinite(v):

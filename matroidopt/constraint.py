@@ -16,14 +16,15 @@ candidates for good.
 from __future__ import annotations
 
 import abc
+import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from ._backend import as_float_tensor, as_index_tensor, check_element, check_int, check_real
+from ._backend import MAX_N, as_float_tensor, as_index_tensor, check_element, check_int, check_real
 from .errors import InvalidInputError
 
 __all__ = ["Constraint", "ConstraintState", "Knapsack", "Intersection"]
@@ -32,10 +33,14 @@ __all__ = ["Constraint", "ConstraintState", "Knapsack", "Intersection"]
 @dataclass(frozen=True)
 class ConstraintState:
     """Selected elements (in order) plus the constraint's own bookkeeping (block counts, a
-    union–find, an orthogonal basis, ...). A value: :meth:`Constraint.add` returns a new one."""
+    union–find, an orthogonal basis, ...). A value: :meth:`Constraint.add` returns a new one.
+
+    ``owner`` is the constraint that made the state; the public methods reject a state made
+    by another constraint (its ``data`` would be misread)."""
 
     selected: tuple[int, ...]
     data: Any
+    owner: Any = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.selected)
@@ -55,7 +60,7 @@ class Constraint(abc.ABC):
     is_matroid: bool = False
 
     def __init__(self, n: int) -> None:
-        self.n = check_int(n, "n", minimum=0)
+        self.n = check_int(n, "n", minimum=0, maximum=MAX_N)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={self.n})"
@@ -72,10 +77,10 @@ class Constraint(abc.ABC):
 
     # ----------------------------------------------------------------- private fast path
     def _init_state(self) -> ConstraintState:
-        return ConstraintState((), self._init_data())
+        return ConstraintState((), self._init_data(), self)
 
     def _add(self, state: ConstraintState, j: int) -> ConstraintState:
-        return ConstraintState(state.selected + (j,), self._add_data(state, j))
+        return ConstraintState(state.selected + (j,), self._add_data(state, j), self)
 
     def _all(self) -> torch.Tensor:
         return torch.arange(self.n)
@@ -176,6 +181,13 @@ class Constraint(abc.ABC):
                 "state: expected a ConstraintState from init_state()/add(), "
                 f"got {type(state).__name__}"
             )
+        if state.owner is not self:
+            made_by = ("was not made by init_state()/add()" if state.owner is None
+                       else f"was made by another constraint, {state.owner!r}")
+            raise InvalidInputError(
+                f"state: {made_by}; pass a state from this constraint's ({self!r}) "
+                "init_state()/add()"
+            )
 
 
 def _order_desc(w: torch.Tensor) -> torch.Tensor:
@@ -193,9 +205,10 @@ class Knapsack(Constraint):
     Parameters
     ----------
     costs : array-like of shape (n,)
-        Non-negative, finite item costs.
+        Non-negative, finite item costs (a 0-D scalar is rejected).
     budget : float
-        Non-negative, finite budget.
+        Non-negative, finite budget. An integer beyond the largest float (no limit) is
+        stored as that float.
 
     Examples
     --------
@@ -211,6 +224,9 @@ class Knapsack(Constraint):
         self.costs = as_float_tensor(costs, "costs", ndim=1, device="cpu", dtype=torch.float64,
                                      nonnegative=True)
         super().__init__(self.costs.numel())
+        if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool) \
+                and budget > sys.float_info.max:
+            budget = sys.float_info.max  # beyond every float: no limit (any finite costs fit)
         self.budget = check_real(budget, "budget", low=0.0)
         # tolerance for sums of floats that land exactly on the budget
         self._tol = 1e-12 * max(1.0, self.budget)

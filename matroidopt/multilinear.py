@@ -38,16 +38,21 @@ import torch
 
 from ._backend import as_float_tensor, check_int
 from .errors import InvalidInputError
-from .utility.base import Utility
+from .utility.base import Utility, check_finite_gains
 from .utility.combinators import WeightedSum
 from .utility.coverage import WeightedCoverage
 from .utility.facility_location import FacilityLocation
 from .utility.modular import Modular
 
-__all__ = ["multilinear_value", "multilinear_gradient", "has_closed_form", "DEFAULT_SAMPLES"]
+__all__ = ["multilinear_value", "multilinear_gradient", "has_closed_form", "DEFAULT_SAMPLES",
+           "MAX_SAMPLES"]
 
 #: Samples used by the estimators when ``samples=None`` and no closed form exists.
 DEFAULT_SAMPLES = 1000
+#: Largest ``samples`` accepted: each sample is an ``n``-vector of draws and a utility state,
+#: so a million of them already costs minutes and gigabytes (the standard error then is
+#: 1/1000 of the spread).
+MAX_SAMPLES = 10**6
 
 _BLOCK_ENTRIES = 1 << 22  # kernel entries per client block of the facility-location closed form
 
@@ -76,7 +81,8 @@ def _check_x(f: Utility, x: Any) -> torch.Tensor:
 
 
 def _check_samples(samples: Any) -> int | None:
-    return None if samples is None else check_int(samples, "samples", minimum=1)
+    return None if samples is None else check_int(samples, "samples", minimum=1,
+                                                  maximum=MAX_SAMPLES)
 
 
 def _rng(seed: Any) -> np.random.Generator:
@@ -316,7 +322,9 @@ def _sampled_gains(f: Utility, x: torch.Tensor, samples: int, rng: np.random.Gen
         cand = np.flatnonzero(~mask)
         if cand.size:
             g = f._gains(state, torch.as_tensor(cand, device=f.device))
-            v[cand] = g.detach().to("cpu", torch.float64).numpy()
+            g = g.detach().to("cpu", torch.float64)
+            check_finite_gains(f, g, torch.from_numpy(cand), int(mask.sum()))
+            v[cand] = g.numpy()
             calls += int(cand.size)
         acc.push(v)
     return acc.mean, acc.stderr(), calls
@@ -366,8 +374,8 @@ def multilinear_value(f: Utility, x, samples: int | None = None, seed: Any = Non
         A point of ``[0, 1]^n`` (numpy, torch or a sequence).
     samples : int or None
         ``None`` (default): the closed form when :func:`has_closed_form` is true, else
-        :data:`DEFAULT_SAMPLES` samples. An int forces the sampling estimator with that many
-        sets ``R ~ x``, even when a closed form exists.
+        :data:`DEFAULT_SAMPLES` samples. An int in ``[1, MAX_SAMPLES]`` forces the sampling
+        estimator with that many sets ``R ~ x``, even when a closed form exists.
     seed : None, int or numpy Generator
         Randomness of the estimator (same seed, same estimate); unused by the closed form.
     return_stderr : bool
@@ -475,9 +483,12 @@ def _expected_gains(f: Utility, x: torch.Tensor, samples: int | None, rng: np.ra
     evaluated)``; ``samples=None`` means the closed form (the caller checked it exists)."""
     if samples is None:
         value, grad = _closed_form(f, x)
-        return (1.0 - x) * grad, value, f.n
-    w, _, calls = _sampled_gains(f, x, samples, rng)
-    return torch.from_numpy(w), None, calls
+        w, calls = (1.0 - x) * grad, f.n
+    else:
+        w_np, _, calls = _sampled_gains(f, x, samples, rng)
+        w, value = torch.from_numpy(w_np), None
+    check_finite_gains(f, w, torch.arange(f.n))
+    return w, value, calls
 
 
 class _SampleBank:
@@ -502,6 +513,8 @@ class _SampleBank:
                 continue
             sub = cand[out]
             g = self.f._gains(state, torch.as_tensor(sub, device=self.f.device))
-            acc[out] += g.detach().to("cpu", torch.float64).numpy()
+            g = g.detach().to("cpu", torch.float64)
+            check_finite_gains(self.f, g, torch.from_numpy(sub), int(mask.sum()))
+            acc[out] += g.numpy()
             calls += int(sub.size)
         return acc / len(self.masks), calls

@@ -180,6 +180,7 @@ def test_chunked_gains_match_one_block(module, make, monkeypatch):
     whole = f.gains(state)
     monkeypatch.setattr(module, "_BLOCK_ELEMENTS", 10)  # a block of 1 or 2 candidates
     g = make()
+    state = g.add(g.init_state(), 1)  # states belong to the utility that made them
     torch.testing.assert_close(g.gains(state), whole, rtol=1e-12, atol=1e-12)
     for c in range(N):  # one candidate: the gathered (not whole-matrix) path
         torch.testing.assert_close(g.gains(state, [c]), whole[[c]], rtol=1e-12, atol=1e-12)

@@ -27,9 +27,11 @@ class LaminarMatroid(Matroid):
         Ground-set size (>= 0).
     sets : sequence of iterables of int
         The laminar family; each set is a collection of indices in ``range(n)`` (repeats
-        inside one set are ignored). Empty and repeated sets are allowed.
+        inside one set are ignored). Empty and repeated sets are allowed; ``None`` is not a
+        set.
     capacities : sequence of int
-        One non-negative integer capacity per set.
+        One non-negative integer capacity per set; one of ``n`` or more means "no limit"
+        and is stored as ``n``.
 
     Notes
     -----
@@ -57,24 +59,38 @@ class LaminarMatroid(Matroid):
             raise InvalidInputError(
                 f"sets: expected a sequence of collections of indices, got {type(sets).__name__}"
             )
-        sets = list(sets)
+        try:
+            sets = list(sets)
+        except TypeError:  # a 0-D numpy array or torch tensor
+            raise InvalidInputError(
+                f"sets: expected a sequence of collections of indices, got {sets!r}") from None
         member = torch.zeros((len(sets), self.n), dtype=torch.bool)
         for i, s in enumerate(sets):
-            if isinstance(s, (int, np.integer)) or isinstance(s, (str, bytes)):
+            if s is None or isinstance(s, (str, bytes)) or not (
+                    isinstance(s, (np.ndarray, torch.Tensor)) or isinstance(s, Iterable)):
                 raise InvalidInputError(
-                    f"sets[{i}]: expected a collection of indices in range(0, {self.n}), got {s!r}"
+                    f"sets[{i}]: expected a collection of indices in range(0, {self.n}), "
+                    f"got {s!r}"[:200]
                 )
             member[i, as_index_tensor(s, self.n, f"sets[{i}]", unique=False)] = True
         self.member = member
-        self.capacities = self._check_capacities(capacities, len(sets))
+        self.capacities = self._check_capacities(capacities, len(sets), self.n)
         self._check_laminar()
         self._build_forest()
 
     @staticmethod
-    def _check_capacities(capacities, k: int) -> torch.Tensor:
+    def _check_capacities(capacities, k: int, n: int) -> torch.Tensor:
         if isinstance(capacities, torch.Tensor):
             capacities = capacities.detach().cpu().tolist()
-        caps = list(np.asarray(capacities).reshape(-1).tolist())
+        if capacities is None or isinstance(capacities, (str, bytes)) or not (
+                isinstance(capacities, np.ndarray) or isinstance(capacities, Iterable)):
+            raise InvalidInputError(f"capacities: expected a sequence of {k} non-negative "
+                                    f"integers, got {type(capacities).__name__}")
+        if isinstance(capacities, np.ndarray) and capacities.ndim != 1:
+            raise InvalidInputError(f"capacities: expected a 1-D sequence, got an array of "
+                                    f"shape {capacities.shape}")
+        caps = list(np.asarray(list(capacities) if not isinstance(capacities, np.ndarray)
+                               else capacities, dtype=object).reshape(-1).tolist())
         if len(caps) != k:
             raise InvalidInputError(
                 f"capacities: expected {k} values (one per set in sets), got {len(caps)}"
@@ -83,7 +99,8 @@ class LaminarMatroid(Matroid):
         for i, c in enumerate(caps):
             if isinstance(c, float) and c.is_integer():
                 c = int(c)
-            out.append(check_int(c, f"capacities[{i}]", minimum=0))
+            # a capacity >= n means "no limit": stored as n (huge ints stay representable)
+            out.append(min(check_int(c, f"capacities[{i}]", minimum=0), n))
         return torch.tensor(out, dtype=torch.long)
 
     def _check_laminar(self) -> None:

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from .._backend import ArrayLike, as_float_tensor, check_real
+from .._backend import ArrayLike, as_float_tensor, check_real, scale_to_unit_max
 from .base import Matroid
 
 __all__ = ["LinearMatroid"]
@@ -16,7 +16,9 @@ class LinearMatroid(Matroid):
     """Columns of a ``d × n`` real matrix; a set is independent iff its columns are linearly
     independent (numerically, up to ``tol``).
 
-    Zero columns are loops; parallel (proportional) columns are parallel elements.
+    Zero columns are loops; parallel (proportional) columns are parallel elements. The
+    tests are scale-invariant: scaling any column by any non-zero factor (``1e-170`` or
+    ``1e155`` included) changes nothing.
 
     Parameters
     ----------
@@ -64,13 +66,17 @@ class LinearMatroid(Matroid):
         if tol is None:
             tol = 100.0 * math.sqrt(max(self.d, 1)) * torch.finfo(A.dtype).eps
         self.tol = check_real(tol, "tol", low=0.0, high=1.0, high_open=True)
-        self._norms = torch.linalg.vector_norm(A, dim=0)
+        # every test runs on the columns scaled exactly (by powers of two) to a largest entry
+        # in [0.5, 1): independence is scale-invariant, and norms of columns of any magnitude
+        # (1e155, 1e-170, float32 1e20) neither overflow nor underflow
+        self._cols = scale_to_unit_max(A, 0)
+        self._norms = torch.linalg.vector_norm(self._cols, dim=0)
 
     def __repr__(self) -> str:
         return f"LinearMatroid(d={self.d}, n={self.n}, tol={self.tol:.3g})"
 
     def _init_data(self) -> torch.Tensor:
-        return self.matrix.new_zeros((self.d, 0))
+        return self._cols.new_zeros((self.d, 0))
 
     @staticmethod
     def _residual(Q: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
@@ -78,20 +84,20 @@ class LinearMatroid(Matroid):
         return R - Q @ (Q.T @ R)
 
     def _can_add(self, state, candidates):
-        c = candidates.to(self.matrix.device)
-        R = self._residual(state.data, self.matrix[:, c])
+        c = candidates.to(self._cols.device)
+        R = self._residual(state.data, self._cols[:, c])
         ok = torch.linalg.vector_norm(R, dim=0) > self.tol * self._norms[c]
         return ok.cpu()
 
     def _add_data(self, state, j):
         Q = state.data
-        r = self._residual(Q, self.matrix[:, j:j + 1])
+        r = self._residual(Q, self._cols[:, j:j + 1])
         return torch.cat([Q, r / torch.linalg.vector_norm(r)], dim=1)
 
     def _rank(self, idx):
-        c = torch.as_tensor(list(idx), dtype=torch.long, device=self.matrix.device)
+        c = torch.as_tensor(list(idx), dtype=torch.long, device=self._cols.device)
         c = c[self._norms[c] > 0]
         if c.numel() == 0:
             return 0
-        A = self.matrix[:, c] / self._norms[c]
+        A = self._cols[:, c] / self._norms[c]
         return int(torch.linalg.matrix_rank(A, atol=self.tol, rtol=0.0))

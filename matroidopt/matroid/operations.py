@@ -40,7 +40,8 @@ class TruncatedMatroid(Matroid):
     M : Matroid
         The base matroid.
     k : int
-        The cardinality bound (>= 0; ``k >= rank(M)`` gives ``M`` back).
+        The cardinality bound (>= 0; ``k >= rank(M)`` gives ``M`` back; values above ``n``
+        are stored as ``n``).
 
     Notes
     -----
@@ -60,7 +61,7 @@ class TruncatedMatroid(Matroid):
     def __init__(self, M: Matroid, k: int) -> None:
         self.M = _check_matroid(M, "M")
         super().__init__(M.n)
-        self.k = check_int(k, "k", minimum=0)
+        self.k = min(check_int(k, "k", minimum=0), self.n)  # k >= n: no limit, stored as n
 
     def __repr__(self) -> str:
         return f"TruncatedMatroid({self.M!r}, k={self.k})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import torch
@@ -23,7 +23,8 @@ class PartitionMatroid(Matroid):
         The block of each element (any hashable labels: ints, strings, ...).
     capacities : sequence of int or mapping label -> int
         A sequence indexed by the sorted distinct labels, or a mapping that must give a
-        capacity for every label that occurs. Capacities are non-negative integers.
+        capacity for every label that occurs. Capacities are non-negative integers; one of
+        ``n`` or more means "no limit" and is stored as ``n`` (so any Python int is fine).
 
     Notes
     -----
@@ -41,7 +42,18 @@ class PartitionMatroid(Matroid):
     def __init__(self, labels, capacities) -> None:
         if isinstance(labels, torch.Tensor):
             labels = labels.detach().cpu().numpy()
-        labels_list = list(np.asarray(labels).tolist()) if not isinstance(labels, list) else labels
+        if labels is None or isinstance(labels, (str, bytes, Mapping)) or not (
+                isinstance(labels, np.ndarray) or isinstance(labels, Iterable)):
+            raise InvalidInputError(
+                f"labels: expected a sequence with one hashable label per element, got "
+                f"{type(labels).__name__}")
+        if isinstance(labels, np.ndarray) and labels.ndim != 1:
+            raise InvalidInputError(f"labels: expected a 1-D sequence of labels, got an array "
+                                    f"of shape {labels.shape}")
+        labels_list = list(labels.tolist()) if isinstance(labels, np.ndarray) else list(labels)
+        if any(isinstance(b, float) and b != b for b in labels_list):
+            raise InvalidInputError("labels: NaN is not a valid label (it equals no label, "
+                                    "itself included)")
         super().__init__(len(labels_list))
         try:
             distinct = set(labels_list)
@@ -66,7 +78,16 @@ class PartitionMatroid(Matroid):
         else:
             if isinstance(capacities, torch.Tensor):
                 capacities = capacities.detach().cpu().tolist()
-            caps = list(np.asarray(capacities).reshape(-1).tolist())
+            if capacities is None or isinstance(capacities, (str, bytes)) or not (
+                    isinstance(capacities, np.ndarray) or isinstance(capacities, Iterable)):
+                raise InvalidInputError(
+                    f"capacities: expected a sequence of non-negative integers or a mapping "
+                    f"label -> capacity, got {type(capacities).__name__}")
+            if isinstance(capacities, np.ndarray) and capacities.ndim != 1:
+                raise InvalidInputError(f"capacities: expected a 1-D sequence, got an array of "
+                                        f"shape {capacities.shape}")
+            caps = list(np.asarray(list(capacities) if not isinstance(capacities, np.ndarray)
+                                   else capacities, dtype=object).reshape(-1).tolist())
             if all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in blocks):
                 # integer labels index the capacity sequence directly
                 bad = [b for b in blocks if b < 0 or b >= len(caps)]
@@ -89,9 +110,10 @@ class PartitionMatroid(Matroid):
                 raise InvalidInputError(f"capacities: missing capacity for label {b!r}")
             if isinstance(c, bool):
                 raise InvalidInputError(f"capacities[{b!r}]: expected an integer, got {c!r}")
-            if isinstance(c, float) and float(c).is_integer():
+            if isinstance(c, (float, np.floating)) and float(c).is_integer():
                 c = int(c)
-            caps_int.append(check_int(c, f"capacities[{b!r}]", minimum=0))
+            # a capacity >= n means "no limit": stored as n (huge ints stay representable)
+            caps_int.append(min(check_int(c, f"capacities[{b!r}]", minimum=0), self.n))
         self.blocks = tuple(block_list)
         index = {b: i for i, b in enumerate(block_list)}
         self.block_of = torch.tensor([index[b] for b in labels_list], dtype=torch.long)

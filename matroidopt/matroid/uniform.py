@@ -14,14 +14,14 @@ class UniformMatroid(Matroid):
     """``U(n, k)``: a set is independent iff it has at most ``k`` elements.
 
     ``maximize(f, k)`` with an int ``k`` means this matroid. ``k >= n`` is allowed (every set
-    is independent).
+    is independent) and stored as ``k = n``, so any Python int is fine.
 
     Parameters
     ----------
     n : int
         Ground-set size (>= 0).
     k : int
-        The cardinality bound (>= 0).
+        The cardinality bound (>= 0; values above ``n`` are stored as ``n``).
 
     Examples
     --------
@@ -35,7 +35,7 @@ class UniformMatroid(Matroid):
 
     def __init__(self, n: int, k: int) -> None:
         super().__init__(n)
-        self.k = check_int(k, "k", minimum=0)
+        self.k = min(check_int(k, "k", minimum=0), self.n)  # k >= n: no limit, stored as n
 
     def __repr__(self) -> str:
         return f"UniformMatroid(n={self.n}, k={self.k})"

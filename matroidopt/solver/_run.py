@@ -16,7 +16,7 @@ from .._backend import to_output
 from ..certificate import certificate_bound, guarantee
 from ..constraint import Constraint, as_constraint
 from ..errors import AssumptionWarning, InvalidInputError
-from ..utility.base import Utility
+from ..utility.base import Utility, check_finite_gains
 from .result import Result
 
 
@@ -81,12 +81,14 @@ class Run:
     # ---------------------------------------------------------------- oracle
     def gains(self, cand: torch.Tensor) -> torch.Tensor:
         """Gains of CPU long tensor ``cand`` at the current state, as float64 on CPU; also
-        refreshes ``ub``."""
+        refreshes ``ub``. A NaN or infinite gain raises :class:`InvalidInputError` naming the
+        utility (it would otherwise be skipped silently, and certified)."""
         if cand.numel() == 0:
             return torch.empty(0, dtype=torch.float64)
         self.calls += int(cand.numel())
         g = self.u._gains(self.ustate, cand.to(self.u.device))
         g = g.detach().to("cpu", torch.float64)
+        check_finite_gains(self.u, g, cand, len(self.selected))
         self.ub[cand] = g
         return g
 
@@ -149,6 +151,10 @@ class Run:
         indices = self.selected if indices is None else indices
         gains = self.step_gains if gains is None else gains
         value = self.u.evaluate(indices) if indices else self.u.evaluate([])
+        if math.isinf(self.best_bound) and (self.cert_stale_ok or self.cert_fresh_ok) \
+                and (self.n == 0 or self.c._max_feasible_size() == 0):
+            # only ∅ is feasible (k = 0, or an empty ground set): OPT = f(∅), exactly
+            self.best_bound = float(self.u.evaluate([]))
         ub = None if math.isinf(self.best_bound) else max(self.best_bound, value)
         return Result(
             indices=to_output(indices, self.u.torch_input, self.u.device),

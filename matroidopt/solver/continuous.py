@@ -17,6 +17,7 @@ from ..constraint import Intersection, _order_desc, as_constraint
 from ..errors import AssumptionWarning, InvalidInputError
 from ..matroid.base import Matroid
 from ..multilinear import (
+    MAX_SAMPLES,
     _closed_form,
     _expected_gains,
     _SampleBank,
@@ -24,12 +25,12 @@ from ..multilinear import (
     has_closed_form,
 )
 from ..rounding import _laminar_family, _pipage_round, _swap_round, pipage_supported
-from ..utility.base import Utility
+from ..utility.base import Utility, check_finite_gains
 from ._run import Run, as_utility, make_rng
 from .result import Result
 
 __all__ = ["continuous_greedy", "measured_continuous_greedy", "FractionalResult",
-           "DEFAULT_STEPS", "DEFAULT_CG_SAMPLES", "DEFAULT_EPSILON"]
+           "DEFAULT_STEPS", "DEFAULT_CG_SAMPLES", "DEFAULT_EPSILON", "MAX_STEPS"]
 
 _E = 1.0 - 1.0 / math.e
 _LP_TOL = 1e-7
@@ -41,6 +42,11 @@ DEFAULT_CG_SAMPLES = 100
 
 #: Default ``ε`` of the threshold variant (``1/ε`` rounds, guarantee ``1 - 1/e - ε``).
 DEFAULT_EPSILON = 0.1
+#: Largest number of steps ``T`` (and of threshold rounds ``ceil(1/ε)``): each step costs at
+#: least ``n`` marginal gains and a maximum-weight basis, and swap rounding keeps all ``T``
+#: bases, so a million steps is already hours and gigabytes, while the finite-``T`` loss
+#: ``r(r - 1)/(2T)`` is below ``1e-6`` for ranks up to 1000.
+MAX_STEPS = 10**6
 
 _ROUNDINGS = ("swap", "pipage")
 _VARIANTS = ("standard", "threshold")
@@ -116,13 +122,13 @@ def continuous_greedy(utility: Utility, constraint, *, steps: int | None = None,
         A matroid (an int ``k`` means :class:`~matroidopt.UniformMatroid` ``(n, k)``).
         Knapsacks and intersections are not supported.
     steps : int or None
-        ``T >= 1``, the number of steps (step size ``1/T``); default
-        :data:`DEFAULT_STEPS`. Standard variant only (the threshold variant runs
+        ``1 <= T <= MAX_STEPS`` (a million), the number of steps (step size ``1/T``);
+        default :data:`DEFAULT_STEPS`. Standard variant only (the threshold variant runs
         ``ceil(1/epsilon)`` rounds).
     samples : int or None
         ``None`` (default): the closed form when there is one, else
         :data:`DEFAULT_CG_SAMPLES` samples per step (per estimate for the threshold
-        variant). An int forces sampling with that many sets.
+        variant). An int in ``[1, MAX_SAMPLES]`` forces sampling with that many sets.
     rounding : {"swap", "pipage"}
         Swap rounding (Chekuri, Vondrák, Zenklusen 2010; any matroid) or pipage rounding
         (Ageev & Sviridenko 2004; uniform, partition and laminar matroids).
@@ -130,9 +136,9 @@ def continuous_greedy(utility: Utility, constraint, *, steps: int | None = None,
         The continuous greedy of Calinescu et al. or the decreasing-threshold one of
         Badanidiyuru & Vondrák.
     epsilon : float or None
-        ``0 < ε < 1`` for ``variant="threshold"`` (default :data:`DEFAULT_EPSILON`): the
-        threshold decrement, the step ``≈ ε`` and the loss in the guarantee. Rejected for
-        the standard variant.
+        ``1/MAX_STEPS <= ε < 1`` for ``variant="threshold"`` (default
+        :data:`DEFAULT_EPSILON`): the threshold decrement, the step ``≈ ε`` and the loss in
+        the guarantee. Rejected for the standard variant.
     seed : None, int or numpy Generator
         Same seed, same result.
     progress : bool
@@ -183,15 +189,16 @@ def continuous_greedy(utility: Utility, constraint, *, steps: int | None = None,
                 "steps: the threshold variant runs ceil(1/epsilon) rounds; pass epsilon, "
                 "not steps")
         epsilon = DEFAULT_EPSILON if epsilon is None else check_real(
-            epsilon, "epsilon", low=0.0, high=1.0, low_open=True, high_open=True)
+            epsilon, "epsilon", low=1.0 / MAX_STEPS, high=1.0, high_open=True)
         steps = math.ceil(1.0 / epsilon - 1e-12)
     else:
         if epsilon is not None:
             raise InvalidInputError("epsilon: only for variant='threshold' (the standard "
                                     "variant takes steps)")
-        steps = DEFAULT_STEPS if steps is None else check_int(steps, "steps", minimum=1)
+        steps = DEFAULT_STEPS if steps is None else check_int(steps, "steps", minimum=1,
+                                                              maximum=MAX_STEPS)
     if samples is not None:
-        samples = check_int(samples, "samples", minimum=1)
+        samples = check_int(samples, "samples", minimum=1, maximum=MAX_SAMPLES)
     if not isinstance(rounding, str) or rounding not in _ROUNDINGS:
         raise InvalidInputError(f"rounding: expected 'swap' or 'pipage', got {rounding!r}")
     u = as_utility(utility)
@@ -278,6 +285,7 @@ def _threshold_rounds(run: Run, u: Utility, c, rounds: int, eps: float, m: int |
     # singleton gains: the first bounds, d, and the certificate at ∅
     state0 = u._init_state()
     g0 = u._gains(state0, torch.arange(n, device=u.device)).detach().to("cpu", torch.float64)
+    check_finite_gains(u, g0, torch.arange(n), 0)
     run.calls += n
     if run.cert_stale_ok or run.cert_fresh_ok:
         run.best_bound = min(run.best_bound, certificate_bound(float(u._value(state0)), g0, c,
@@ -419,7 +427,7 @@ def measured_continuous_greedy(utility: Utility, polytope, *, steps: int = DEFAU
         Passed through :func:`~matroidopt.polytope` unless already a
         :class:`~matroidopt.Polytope`.
     steps : int
-        ``T >= 1``.
+        ``1 <= T <= MAX_STEPS``.
     samples : int or None
         As in :func:`continuous_greedy`.
     measured : bool or None
@@ -466,9 +474,9 @@ def measured_continuous_greedy(utility: Utility, polytope, *, steps: int = DEFAU
 
     t0 = time.perf_counter()
     rng = make_rng(seed)
-    steps = check_int(steps, "steps", minimum=1)
+    steps = check_int(steps, "steps", minimum=1, maximum=MAX_STEPS)
     if samples is not None:
-        samples = check_int(samples, "samples", minimum=1)
+        samples = check_int(samples, "samples", minimum=1, maximum=MAX_SAMPLES)
     u = as_utility(utility)
     if measured is None:
         measured = not u.monotone

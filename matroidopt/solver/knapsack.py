@@ -81,6 +81,8 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
         run.add(j, float(g[pos]))
         alive[j] = False
     run.certify_stale()
+    if not run.cert_stale_ok:
+        run.certify_fresh()  # monotone γ-weakly submodular: fresh gains, divided by γ
     greedy_val = run.u.evaluate(run.selected) if run.selected else run.u.evaluate([])
     if single >= 0 and single_val > greedy_val:
         return run.result([single], [single_val], chose="best single item",

@@ -73,4 +73,6 @@ def random_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any =
         run.add(j, float(top_values[pos]))
         alive[j] = False
     run.certify_stale()
+    if n and not run.cert_stale_ok:
+        run.certify_fresh()  # monotone γ-weakly submodular: fresh gains, divided by γ
     return run.result(dummy_picks=skipped)

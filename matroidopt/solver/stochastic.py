@@ -60,7 +60,7 @@ def stochastic_greedy(utility: Utility, constraint: Constraint | int, *, seed: A
     k = run.c._max_feasible_size()
     if n == 0 or k == 0:
         return run.result(sample_size=0)
-    s = min(n, max(1, math.ceil(n / k * math.log(1.0 / epsilon))))
+    s = min(n, max(1, math.ceil(n / k * -math.log(epsilon))))  # 1/ε overflows for tiny ε
     alive = torch.ones(n, dtype=torch.bool)
     while True:
         cand = run.feasible(alive)

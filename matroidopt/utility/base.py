@@ -17,13 +17,21 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from .._backend import as_index_tensor, check_element, check_int, resolve_device, resolve_dtype
+from .._backend import (
+    MAX_N,
+    as_index_tensor,
+    check_element,
+    check_int,
+    compute_dtype,
+    resolve_device,
+    resolve_dtype,
+)
 from ..errors import InvalidInputError
 
 __all__ = ["Utility", "UtilityState", "CallableUtility"]
@@ -35,10 +43,14 @@ class UtilityState:
     family-specific cached data (e.g. each client's best similarity for facility location).
 
     States are values: :meth:`Utility.add` returns a new state and never mutates its input.
+    ``owner`` is the utility whose :meth:`~Utility.init_state` / :meth:`~Utility.add` made
+    the state; the public methods reject a state made by another utility (its ``data`` would
+    be read as this utility's, giving wrong gains or an internal error).
     """
 
     selected: tuple[int, ...]
     data: Any
+    owner: Any = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.selected)
@@ -66,7 +78,9 @@ class Utility(abc.ABC):
         ``False`` for utilities whose :meth:`gains` are a proxy (e.g. gradient-matching
         utilities with a refit), in which case lazy evaluation is not used.
     device, dtype
-        Where and in which precision the utility computes.
+        Where and in which precision the utility computes. Half precision (``float16``,
+        ``bfloat16``) is computed in ``float32``: its sums overflow at 65504 and its rounding
+        swamps marginal gains.
     """
 
     n: int
@@ -88,7 +102,7 @@ class Utility(abc.ABC):
         dtype: torch.dtype | None = None,
         torch_input: bool = False,
     ) -> None:
-        self.n = check_int(n, "n", minimum=0)
+        self.n = check_int(n, "n", minimum=0, maximum=MAX_N)
         self.monotone = bool(monotone)
         self.submodular = bool(submodular)
         self.normalized = bool(normalized)
@@ -101,7 +115,7 @@ class Utility(abc.ABC):
         self._gamma = weak_submodularity
         self._nonnegative = nonnegative
         self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype)
+        self.dtype = compute_dtype(resolve_dtype(dtype))
         self.torch_input = bool(torch_input)
 
     # ------------------------------------------------------------------ properties
@@ -150,10 +164,10 @@ class Utility(abc.ABC):
 
     # ------------------------------------------------------------------ private fast path
     def _init_state(self) -> UtilityState:
-        return UtilityState((), self._init_data())
+        return UtilityState((), self._init_data(), self)
 
     def _add(self, state: UtilityState, j: int) -> UtilityState:
-        return UtilityState(state.selected + (j,), self._add_data(state, j))
+        return UtilityState(state.selected + (j,), self._add_data(state, j), self)
 
     def _all(self) -> torch.Tensor:
         return torch.arange(self.n, device=self.device)
@@ -168,6 +182,12 @@ class Utility(abc.ABC):
 
         Elements already in ``S`` have gain exactly 0. Returns a 1-D tensor on
         :attr:`device` in :attr:`dtype`.
+
+        Raises
+        ------
+        InvalidInputError
+            If ``state`` was not made by this utility, or a gain is NaN or infinite (an
+            overflow, or NaN from user code), naming the elements.
         """
         self._check_state(state)
         cand = self._candidates(candidates)
@@ -178,6 +198,7 @@ class Utility(abc.ABC):
         fresh = ~torch.isin(cand, sel) if sel.numel() else torch.ones_like(cand, dtype=torch.bool)
         if bool(fresh.any()):
             out[fresh] = self._gains(state, cand[fresh]).to(self.dtype)
+        check_finite_gains(self, out, cand, len(state.selected))
         return out
 
     def add(self, state: UtilityState, j: int) -> UtilityState:
@@ -189,16 +210,21 @@ class Utility(abc.ABC):
         return self._add(state, j)
 
     def value(self, state: UtilityState) -> float:
-        """``f(S)`` for the state's selected set ``S``."""
+        """``f(S)`` for the state's selected set ``S`` (NaN is an error, as for
+        :meth:`evaluate`)."""
         self._check_state(state)
-        return float(self._value(state))
+        return check_value(self, float(self._value(state)), state.selected)
 
     def evaluate(self, S: Iterable[int] | torch.Tensor | np.ndarray) -> float:
-        """``f(S)`` computed from scratch (duplicates in ``S`` are ignored)."""
+        """``f(S)`` computed from scratch (duplicates in ``S`` are ignored).
+
+        ``S`` is a 1-D collection of integer indices in ``range(n)``. A NaN value raises
+        :class:`InvalidInputError` (``utility: ...``): it is never a valid answer.
+        """
         idx = as_index_tensor(S, self.n, "S", device=self.device, unique=False)
         if idx.numel():
             idx = torch.unique(idx)
-        return float(self._evaluate(idx))
+        return check_value(self, float(self._evaluate(idx)), idx)
 
     def __call__(self, S: Iterable[int] | torch.Tensor | np.ndarray) -> float:
         return self.evaluate(S)
@@ -213,6 +239,13 @@ class Utility(abc.ABC):
             raise InvalidInputError(
                 "state: expected a UtilityState from init_state()/add(), "
                 f"got {type(state).__name__}"
+            )
+        if state.owner is not self:
+            made_by = ("was not made by init_state()/add()" if state.owner is None
+                       else f"was made by another utility, {state.owner!r}")
+            raise InvalidInputError(
+                f"state: {made_by}; pass a state from this utility's ({self!r}) "
+                "init_state()/add()"
             )
 
     # ------------------------------------------------------------------ construction helpers
@@ -291,6 +324,39 @@ class Utility(abc.ABC):
         from .combinators import RestrictedUtility
 
         return RestrictedUtility(self, elements)
+
+
+def check_finite_gains(utility: Utility, gains: torch.Tensor, candidates: torch.Tensor,
+                       step: int | None = None) -> None:
+    """Raise :class:`InvalidInputError` naming ``utility`` if a marginal gain is NaN or
+    infinite (an overflow, or NaN from user code): a solver would silently skip such elements
+    and certify a wrong answer. ``step`` is the size of the current set (``None``: expected
+    gains at a fractional point)."""
+    finite = torch.isfinite(gains)
+    if bool(finite.all()):
+        return
+    bad = torch.nonzero(~finite).flatten()
+    kinds = sorted({"NaN" if math.isnan(v) else "inf" for v in gains[bad].tolist()})
+    elems = candidates[bad.to(candidates.device)].tolist()
+    shown = ", ".join(map(str, elems[:8])) + (", ..." if len(elems) > 8 else "")
+    raise InvalidInputError(
+        f"utility: marginal gains are not finite ({'/'.join(kinds)}) for elements [{shown}] "
+        f"{'at a fractional point' if step is None else f'at step {step}'} of {utility!r}; "
+        f"check its inputs for values that overflow "
+        f"{utility.dtype} or for NaN from user code (a metric or set-function callable)"
+    )
+
+
+def check_value(utility: Utility, value: float, S: Sequence[int] | torch.Tensor) -> float:
+    """``value`` if it is not NaN; else raise :class:`InvalidInputError` naming ``utility``.
+    (``+inf`` is left to the utility: some, e.g. an unbounded fit, report it on purpose.)"""
+    if math.isnan(value):
+        shown = (S.tolist() if isinstance(S, torch.Tensor) else list(S))[:8]
+        raise InvalidInputError(
+            f"utility: f(S) is NaN for S={shown}{'...' if len(S) > 8 else ''} of {utility!r}; "
+            "check its inputs for NaN from user code or overflow"
+        )
+    return value
 
 
 class CallableUtility(Utility):

@@ -10,7 +10,15 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .._backend import as_float_tensor, is_torch, resolve_device, resolve_dtype
+from .._backend import (
+    as_float_tensor,
+    as_sparse_2d,
+    check_total,
+    compute_dtype,
+    is_torch,
+    resolve_device,
+    resolve_dtype,
+)
 from ..errors import InvalidInputError
 from .base import Utility, UtilityState
 
@@ -27,14 +35,16 @@ def _concept_weights(weights, m: int, device, dtype) -> torch.Tensor:
     if w.numel() != m:
         raise InvalidInputError(f"weights: expected shape ({m},) (one per concept), "
                                 f"got {tuple(w.shape)}")
+    check_total(float(w.sum()) if w.numel() else 0.0, "weights", "the sum of the weights",
+                w.dtype)
     return w
 
 
 def _compute_dtype(dtype, primary, weights) -> torch.dtype:
     """Explicit dtype, else a floating torch ``weights``' dtype, else the primary input's."""
     if dtype is None and is_torch(weights) and weights.is_floating_point():
-        return weights.dtype
-    return resolve_dtype(dtype, primary)
+        return compute_dtype(weights.dtype)
+    return compute_dtype(resolve_dtype(dtype, primary))
 
 
 def _csr_positions(indptr: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,9 +118,7 @@ class WeightedCoverage(Utility):
         dev = resolve_device(device, incidence if is_torch(incidence) else weights)
         self._sparse = sp.issparse(incidence)
         if self._sparse:
-            csr = sp.csr_matrix(incidence)
-            if csr.ndim != 2:
-                raise InvalidInputError(f"incidence: expected a 2-D matrix, got shape {csr.shape}")
+            csr = as_sparse_2d(incidence, "incidence", "csr")
             csr.sum_duplicates()
             csr.eliminate_zeros()
             data = as_float_tensor(csr.data, "incidence", ndim=1, dtype=torch.float64)

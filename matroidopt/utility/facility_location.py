@@ -15,13 +15,23 @@ facility location of apricot and submodlib.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .._backend import as_float_tensor, check_int, check_real, is_symmetric, is_torch
+from .._backend import (
+    as_float_tensor,
+    as_index_tensor,
+    as_sparse_2d,
+    check_int,
+    check_real,
+    is_symmetric,
+    is_torch,
+    scale_to_unit_max,
+)
 from ..errors import InvalidInputError
 from .base import Utility
 
@@ -70,9 +80,7 @@ class FacilityLocation(Utility):
             raise InvalidInputError("kernel: expected a 2-D similarity matrix, got None")
         self._mode = "sparse" if sp.issparse(kernel) else "dense"
         if self._mode == "sparse":
-            csc = sp.csc_matrix(kernel)
-            if csc.ndim != 2:
-                raise InvalidInputError(f"kernel: expected a 2-D matrix, got shape {csc.shape}")
+            csc = as_sparse_2d(kernel, "kernel", "csc")
             m, n = csc.shape
             csc.sum_duplicates()
             vals = as_float_tensor(csc.data, "kernel", ndim=1, device=device, dtype=dtype)
@@ -98,6 +106,14 @@ class FacilityLocation(Utility):
                          torch_input=torch_input)
         self.n_clients = int(m)
         self._block = max(1, _BLOCK_ELEMENTS // max(self.n_clients, 1))
+        if vals.numel() and n:
+            top = max(0.0, float(vals.max()))
+            if top * m > torch.finfo(vals.dtype).max / 2 and not math.isfinite(
+                    self._evaluate(torch.arange(n, device=dev))):
+                # f(V) bounds every value and gain; past it every sum overflows
+                raise InvalidInputError(
+                    f"kernel: f(V), the sum over the {m} clients of their best similarity "
+                    f"(entries up to {top:.3g}), overflows {vals.dtype}; rescale the kernel")
 
     # ----------------------------------------------------------------- from features
     @classmethod
@@ -171,22 +187,48 @@ class FacilityLocation(Utility):
         self.n_clients = int(Yt.shape[0])
         self._metric, self._metric_fn, self._gamma_k = metric, fn, gamma
         if metric == "cosine":
-            Xt = Xt / Xt.norm(dim=1, keepdim=True).clamp_min(torch.finfo(Xt.dtype).tiny)
-            Yt = Xt if clients is None else (
-                Yt / Yt.norm(dim=1, keepdim=True).clamp_min(torch.finfo(Yt.dtype).tiny))
+            Xt = _unit_rows(Xt)
+            Yt = Xt if clients is None else _unit_rows(Yt)
         self._X, self._Y = Xt, Yt
         self._Ysq = (Yt * Yt).sum(1)
         self._Xsq = (Xt * Xt).sum(1)
         if block_size is None:
             block_size = max(1, _BLOCK_ELEMENTS // max(self.n_clients, 1))
         self._block = check_int(block_size, "block_size", minimum=1)
+        self._check_feature_scale(clients is None)
         return self
+
+    def _check_feature_scale(self, same: bool) -> None:
+        """Reject features whose kernel (or its sums over the clients) would overflow, and a
+        metric callable whose first block is malformed or not finite."""
+        big = torch.finfo(self.dtype).max
+        also = "" if same else " (with clients)"
+        if self._metric in ("rbf", "euclidean") and self.n and self.n_clients:
+            # |a - y|^2 = |y|^2 - 2 a·y + |a|^2 must not overflow
+            sq = float(self._Xsq.max()) + float(self._Ysq.max())
+            if not 4.0 * sq <= big:
+                raise InvalidInputError(
+                    f"X: squared feature norms{also} up to {sq:.3g} overflow {self.dtype} in "
+                    f"the {self._metric!r} kernel; rescale the features (and gamma)")
+        if self._metric == "dot" and self.n and self.n_clients:
+            # |<x, y>| <= |x| |y|: f(V) <= m · max|x| · max|y| bounds every value and gain
+            bound = math.sqrt(float(self._Xsq.max())) * math.sqrt(float(self._Ysq.max()))
+            if not bound * self.n_clients <= big:
+                raise InvalidInputError(
+                    f"X: dot-product similarities{also} (|x|·|y| up to {bound:.3g}) summed over "
+                    f"{self.n_clients} clients overflow {self.dtype}; rescale the features")
+        if self._metric_fn is not None and self.n:
+            self._rows_block(torch.zeros(1, dtype=torch.long, device=self.device))
 
     # ----------------------------------------------------------------- kernel access
     def kernel_block(self, candidates) -> torch.Tensor:
-        """Dense rows ``K[:, candidates].T`` (shape ``(len(candidates), m)``)."""
-        cand = torch.as_tensor(np.asarray(candidates) if not is_torch(candidates) else candidates,
-                               dtype=torch.long, device=self.device)
+        """Dense rows ``K[:, candidates].T`` (shape ``(len(candidates), m)``).
+
+        ``candidates`` is a 1-D collection of integer indices in ``range(n)`` (repeats
+        allowed); anything else raises :class:`InvalidInputError` naming ``candidates``.
+        """
+        cand = as_index_tensor(candidates, self.n, "candidates", device=self.device,
+                               unique=False)
         return self._rows_block(cand)
 
     def _rows_block(self, cand: torch.Tensor) -> torch.Tensor:
@@ -195,13 +237,29 @@ class FacilityLocation(Utility):
         if self._mode == "features":
             A = self._X[cand]
             if self._metric_fn is not None:
-                out = torch.as_tensor(self._metric_fn(A, self._Y), device=self.device,
-                                      dtype=self.dtype)
+                try:
+                    raw = self._metric_fn(A, self._Y)
+                except Exception as exc:  # noqa: BLE001 - any failure of user code
+                    raise InvalidInputError(
+                        f"metric: the callable failed on a ({cand.numel()}, d) block of X "
+                        f"against the clients ({type(exc).__name__}: {exc})") from exc
+                try:
+                    out = torch.as_tensor(raw, device=self.device, dtype=self.dtype)
+                except (TypeError, ValueError, RuntimeError) as exc:
+                    raise InvalidInputError(
+                        f"metric: the callable must return a real ({cand.numel()}, "
+                        f"{self.n_clients}) tensor block, returned {type(raw).__name__} "
+                        f"({exc})") from None
                 if out.shape != (cand.numel(), self.n_clients):
                     raise InvalidInputError(
                         f"metric: callable returned shape {tuple(out.shape)}, expected "
                         f"{(cand.numel(), self.n_clients)}"
                     )
+                if out.numel() and not bool(torch.isfinite(out).all()):
+                    bad = cand[torch.nonzero(~torch.isfinite(out))[0, 0]].item()
+                    raise InvalidInputError(
+                        f"metric: the callable returned NaN or infinite similarities (for "
+                        f"candidate {bad}); the kernel must be finite")
                 return out
             if self._metric in ("cosine", "dot"):
                 return A @ self._Y.T
@@ -288,4 +346,12 @@ class FacilityLocation(Utility):
     def __repr__(self) -> str:
         return f"FacilityLocation(n={self.n}, clients={self.n_clients}, mode={self._mode!r})"
 
+
+def _unit_rows(X: torch.Tensor) -> torch.Tensor:
+    """Rows scaled to unit norm (zero rows stay zero), without overflow or underflow in the
+    norm: each row is first scaled exactly by a power of two to a largest entry in [0.5, 1)."""
+    if X.shape[1] == 0:
+        return X
+    Xs = scale_to_unit_max(X, 1)
+    return Xs / Xs.norm(dim=1, keepdim=True).clamp_min(torch.finfo(X.dtype).tiny)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from .._backend import as_float_tensor, check_real, is_torch
+from .._backend import as_float_tensor, check_real, check_total, is_torch
 from ..errors import InvalidInputError
 from .base import Utility, UtilityState
 from .coverage import _compute_dtype, _concept_weights
@@ -151,6 +151,12 @@ class FeatureBased(Utility):
         self.power = power
         self.n_features = int(m)
         self._phi = phi
+        if n and m:
+            # f(V) bounds every value and gain (φ concave, non-decreasing, φ(0) = 0)
+            check_total(float(F.sum(0).max()), "features", "a column sum of the features",
+                        dtype)
+            check_total(self._evaluate(torch.arange(n, device=F.device)), "features",
+                        "f(V) = sum_u w_u φ(column sum u)", dtype)
 
     def _init_data(self) -> torch.Tensor:
         return torch.zeros(self.n_features, device=self.device, dtype=self.dtype)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .._backend import as_float_tensor, check_real, is_torch
+from .._backend import as_float_tensor, check_real, check_total, is_torch
 from ..errors import InvalidInputError
 from .base import Utility, UtilityState
 
@@ -27,7 +27,10 @@ def check_symmetric(K: torch.Tensor, name: str) -> torch.Tensor:
     if asym > tol:
         raise InvalidInputError(f"{name}: expected a symmetric matrix (|K - K.T| <= {tol:.3g}), "
                                 f"max asymmetry is {asym:.3g}")
-    return (K + K.T) / 2
+    sym = (K + K.T) / 2
+    if not bool(torch.isfinite(sym).all()):  # entries near the dtype's largest value
+        sym = K / 2 + K.T / 2
+    return sym
 
 
 class GraphCut(Utility):
@@ -87,6 +90,10 @@ class GraphCut(Utility):
                             nonnegative=True)
         W = check_symmetric(W, "kernel").contiguous()
         d = W.sum(0)
+        # every value and gain is at most (1 + 3 lam) · sum(W) in magnitude (W >= 0)
+        total = float(W.sum()) if W.numel() else 0.0
+        check_total(total, "kernel", "the sum of the kernel's entries", W.dtype)
+        check_total((1.0 + 3.0 * lam) * total, "lam", "(1 + 3 lam) · sum(kernel)", W.dtype)
         diag = torch.diagonal(W).clone()
         worst_gain = d * (1.0 - 2.0 * lam) + lam * diag  # gain of j given S = V - {j}
         monotone = lam <= 0.5 or bool((worst_gain >= 0).all())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .._backend import as_float_tensor, check_real, is_torch
@@ -12,19 +13,38 @@ from .graph_cut import check_symmetric
 __all__ = ["LogDeterminant"]
 
 
-def _check_psd(L: torch.Tensor, name: str) -> None:
+def _input_eps(x) -> float:
+    """Machine epsilon of the input's own floating dtype (0 for integer or other input): a
+    half-precision kernel is only PSD up to its own rounding, whatever dtype computes."""
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        return 0.0
+    if isinstance(dt, torch.dtype):
+        return torch.finfo(dt).eps if dt.is_floating_point else 0.0
+    try:
+        return float(np.finfo(dt).eps) if np.issubdtype(dt, np.floating) else 0.0
+    except TypeError:
+        return 0.0
+
+
+def _check_psd(L: torch.Tensor, name: str, input_eps: float = 0.0) -> None:
     """Reject ``L`` unless its smallest eigenvalue is ``>= -tol``, with
-    ``tol = 100 · n · eps · max(1, max |L_ij| · n)``; one Cholesky of ``L + tol·I``."""
+    ``tol = 100 · n · eps · max(1, max |L_ij| · n)`` (``eps`` that of the compute dtype or of
+    the input's, the coarser); one Cholesky of ``L + tol·I``."""
     n = L.shape[0]
     if n == 0:
         return
-    eps = torch.finfo(L.dtype).eps
+    eps = max(torch.finfo(L.dtype).eps, input_eps)
     tol = 100.0 * n * eps * max(1.0, float(L.abs().max()) * n)
     work = L if L.dtype in (torch.float32, torch.float64) else L.float()
     shifted = work + tol * torch.eye(n, device=L.device, dtype=work.dtype)
     _, info = torch.linalg.cholesky_ex(shifted)
     if int(info) != 0:
-        lam_min = float(torch.linalg.eigvalsh(work.double()).min())
+        try:
+            lam_min = float(torch.linalg.eigvalsh(work.double()).min())
+        except RuntimeError as exc:  # torch.linalg.LinAlgError: no convergence
+            raise InvalidInputError(f"{name}: expected a positive semidefinite matrix; its "
+                                    f"eigenvalues could not be computed ({exc})") from None
         raise InvalidInputError(f"{name}: expected a positive semidefinite matrix (smallest "
                                 f"eigenvalue >= {-tol:.3g}), smallest eigenvalue is {lam_min:.3g}")
 
@@ -43,7 +63,8 @@ class LogDeterminant(Utility):
     ----------
     kernel : array-like of shape (n, n)
         Symmetric positive semidefinite ``L`` (smallest eigenvalue ``>= -tol``; tiny negative
-        residuals are clamped). ``scipy.sparse`` input is densified.
+        residuals are clamped), with ``scale · max|L_ij| <= max_float / (100 n²)`` (else the
+        computation overflows). ``scipy.sparse`` input is densified.
     scale : float, default 1.0
         Positive multiplier of ``L``.
     device, dtype : optional
@@ -83,7 +104,18 @@ class LogDeterminant(Utility):
         scale = check_real(scale, "scale", low=0.0, low_open=True)
         L = as_float_tensor(kernel, "kernel", ndim=2, device=device, dtype=dtype)
         L = check_symmetric(L, "kernel").contiguous()
-        _check_psd(L, "kernel")
+        n = L.shape[0]
+        if n:
+            # the Cholesky state's entries, and the PSD check's shift, reach
+            # 100·n²·scale·max|L_ij|: keep them finite
+            peak = scale * float(L.abs().max())
+            limit = torch.finfo(L.dtype).max / (100.0 * n * n)
+            if not peak <= limit:
+                raise InvalidInputError(
+                    f"kernel: entries up to {peak:.3g} (times scale) overflow the "
+                    f"log-determinant computation in {L.dtype}; expected "
+                    f"scale · max|L_ij| <= {limit:.3g} for n = {n}; rescale the kernel")
+        _check_psd(L, "kernel", _input_eps(kernel))
         super().__init__(L.shape[0], monotone=True, submodular=True, device=L.device,
                          dtype=L.dtype, torch_input=is_torch(kernel))
         self.kernel = L

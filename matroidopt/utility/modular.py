@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._backend import as_float_tensor, is_torch
+from .._backend import as_float_tensor, check_total, is_torch
 from .base import Utility
 
 __all__ = ["Modular"]
@@ -17,7 +17,8 @@ class Modular(Utility):
     Parameters
     ----------
     weights : array-like of shape (n,)
-        Finite real weights (numpy, torch or a sequence).
+        Finite real weights (numpy, torch or a sequence; a 0-D scalar is rejected), whose
+        absolute sum is finite in the compute dtype.
     device, dtype : optional
         Where and in which precision to compute (default: the input's, else CPU float64).
 
@@ -35,6 +36,7 @@ class Modular(Utility):
 
     def __init__(self, weights, *, device=None, dtype=None) -> None:
         w = as_float_tensor(weights, "weights", ndim=1, device=device, dtype=dtype)
+        check_total(float(w.abs().sum()), "weights", "the sum of |weights|", w.dtype)
         super().__init__(w.numel(), monotone=bool((w >= 0).all()), submodular=True,
                          device=w.device, dtype=w.dtype, torch_input=is_torch(weights))
         self.weights = w

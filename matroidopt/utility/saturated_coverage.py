@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .._backend import as_float_tensor, check_real, is_torch
+from .._backend import as_float_tensor, check_real, check_total, is_torch
 from ..errors import InvalidInputError
 from .base import Utility, UtilityState
 
@@ -62,6 +62,8 @@ class SaturatedCoverage(Utility):
         K = as_float_tensor(kernel, "kernel", ndim=2, device=device, dtype=dtype,
                             nonnegative=True)
         m, n = K.shape
+        check_total(float(K.sum()) if K.numel() else 0.0, "kernel",
+                    "the sum of the kernel's entries", K.dtype)
         super().__init__(n, monotone=True, submodular=True, device=K.device, dtype=K.dtype,
                          torch_input=is_torch(kernel))
         self._Kt = K.T.contiguous()  # row j: what element j gives every client
