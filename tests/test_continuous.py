@@ -592,5 +592,5 @@ def test_an_intersection_of_one_matroid_is_that_matroid():
         bare = mo.continuous_greedy(f, m, steps=5, seed=0, rounding=rounding)
         assert res.indices.tolist() == bare.indices.tolist()
         assert m.is_independent(res.indices) and res.guarantee == bare.guarantee
-    with pytest.raises(InvalidInputError, match="constraint"):
+    with pytest.raises(InvalidInputError, match=r"^constraint:"):
         mo.continuous_greedy(f, mo.Intersection(m, mo.UniformMatroid(4, 1)), steps=5)

@@ -58,9 +58,9 @@ def test_matroids_respects_max_n_and_kinds(m):
 
 
 def test_matroids_rejects_unknown_kind():
-    with pytest.raises(InvalidInputError, match="kinds"):
+    with pytest.raises(InvalidInputError, match=r"^kinds:"):
         matroids(kinds=["graphic", "vector"])
-    with pytest.raises(InvalidInputError, match="max_n"):
+    with pytest.raises(InvalidInputError, match=r"^max_n:"):
         matroids(max_n=-1)
 
 
@@ -142,11 +142,11 @@ def test_check_matroid_reports_wrong_greedy_extension():
 
 
 def test_check_matroid_rejects_bad_arguments():
-    with pytest.raises(InvalidInputError, match="matroid"):
+    with pytest.raises(InvalidInputError, match=r"^matroid:"):
         check_matroid(UniformMatroid(13, 2))
-    with pytest.raises(InvalidInputError, match="max_n"):
+    with pytest.raises(InvalidInputError, match=r"^max_n:"):
         check_matroid(UniformMatroid(3, 2), max_n=-1)
-    with pytest.raises(InvalidInputError, match="matroid"):
+    with pytest.raises(InvalidInputError, match=r"^matroid:"):
         check_matroid("not a matroid")
 
 
@@ -165,14 +165,14 @@ def test_uniform_and_partition_pass_check():
     ([0, 1], [1, 0.5], "capacities"),
 ])
 def test_partition_bad_input(labels, capacities, arg):
-    with pytest.raises(InvalidInputError, match=arg):
+    with pytest.raises(InvalidInputError, match=rf"^{arg}(\[\d+\])*:"):
         PartitionMatroid(labels, capacities)
 
 
 def test_uniform_bad_input():
-    with pytest.raises(InvalidInputError, match="k"):
+    with pytest.raises(InvalidInputError, match=r"^k:"):
         UniformMatroid(3, -1)
-    with pytest.raises(InvalidInputError, match="n"):
+    with pytest.raises(InvalidInputError, match=r"^n:"):
         UniformMatroid(-2, 1)
 
 
@@ -220,7 +220,7 @@ def test_laminar_allows_repeated_and_empty_sets():
     (-1, [], [], "n"),
 ])
 def test_laminar_bad_input(n, sets, caps, arg):
-    with pytest.raises(InvalidInputError, match=arg):
+    with pytest.raises(InvalidInputError, match=rf"^{arg}(\[\d+\])*:"):
         LaminarMatroid(n, sets, caps)
 
 
@@ -279,7 +279,7 @@ def test_graphic_is_a_copy_of_the_graph():
 
 
 def test_graphic_bad_input():
-    with pytest.raises(InvalidInputError, match="G"):
+    with pytest.raises(InvalidInputError, match=r"^G:"):
         GraphicMatroid([(0, 1), (1, 2)])
 
 
@@ -345,7 +345,7 @@ def test_transversal_explicit_ground_and_unmatched_nodes():
     ([(0, 1)], None, "G"),
 ])
 def test_transversal_bad_input(G, ground, arg):
-    with pytest.raises(InvalidInputError, match=arg):
+    with pytest.raises(InvalidInputError, match=rf"^{arg}(\[\d+\])*:"):
         TransversalMatroid(G, ground)
 
 
@@ -407,7 +407,7 @@ def test_linear_scaled_columns_are_parallel():
     ([[1.0, 2.0]], float("nan"), "tol"),
 ])
 def test_linear_bad_input(matrix, tol, arg):
-    with pytest.raises(InvalidInputError, match=arg):
+    with pytest.raises(InvalidInputError, match=rf"^{arg}(\[\d+\])*:"):
         LinearMatroid(matrix, tol=tol)
 
 
@@ -493,19 +493,19 @@ def test_operations_use_the_base_greedy():
 
 def test_operations_bad_input():
     base = UniformMatroid(4, 2)
-    with pytest.raises(InvalidInputError, match="k"):
+    with pytest.raises(InvalidInputError, match=r"^k:"):
         truncate(base, -1)
-    with pytest.raises(InvalidInputError, match="M"):
+    with pytest.raises(InvalidInputError, match=r"^M:"):
         truncate("matroid", 2)
-    with pytest.raises(InvalidInputError, match="elements"):
+    with pytest.raises(InvalidInputError, match=r"^elements:"):
         restrict(base, [0, 4])
-    with pytest.raises(InvalidInputError, match="elements"):
+    with pytest.raises(InvalidInputError, match=r"^elements:"):
         restrict(base, [1, 1])
-    with pytest.raises(InvalidInputError, match="S"):
+    with pytest.raises(InvalidInputError, match=r"^S:"):
         contract(base, [-1])
-    with pytest.raises(InvalidInputError, match="S"):
+    with pytest.raises(InvalidInputError, match=r"^S:"):
         contract(base, [2, 2])
-    with pytest.raises(InvalidInputError, match="matroids"):
+    with pytest.raises(InvalidInputError, match=r"^matroids:"):
         direct_sum()
-    with pytest.raises(InvalidInputError, match=r"matroids\[1\]"):
+    with pytest.raises(InvalidInputError, match=r"^matroids\[1\]:"):
         direct_sum(base, 3)

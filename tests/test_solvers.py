@@ -158,7 +158,7 @@ def test_register_custom_solver():
 ], ids=lambda x: x if isinstance(x, str) else "")
 def test_bad_solver_input(call, arg):
     f = random_fl(10, 2, 0)
-    with pytest.raises(InvalidInputError, match=arg):
+    with pytest.raises(InvalidInputError, match=rf"^{arg}(\[\d+\])*:"):
         call(f)
 
 
