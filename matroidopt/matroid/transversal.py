@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 import networkx as nx
 import torch
@@ -101,7 +101,7 @@ class TransversalMatroid(Matroid):
                     f"but node {bad[0]!r} has {sides[bad[0]]!r}; pass ground=[...] instead"
                 )
             return [v for v, s in sides.items() if s == 0]
-        if isinstance(ground, (str, bytes)):
+        if isinstance(ground, (str, bytes)) or not isinstance(ground, Iterable):
             raise InvalidInputError(f"ground: expected a sequence of nodes, got {ground!r}")
         out = list(ground)
         for v in out:

@@ -11,6 +11,7 @@ Each wraps the inner utilities' states, so it costs what its parts cost.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -110,6 +111,10 @@ class WeightedSum(Utility):
             inner = ([(u, 1.0)] if not isinstance(u, WeightedSum)
                      else list(zip(u.utilities, u.weights, strict=True)))
             parts.extend((v, c * d) for v, d in inner if c * d != 0.0)
+        if not all(math.isfinite(c) for _, c in parts):  # nested weights multiplied out
+            raise InvalidInputError(
+                "weights: their products with the inner sums' weights overflow float64; "
+                "rescale the weights")
         dtype = utilities[0].dtype
         for u in utilities[1:]:
             dtype = torch.promote_types(dtype, u.dtype)
