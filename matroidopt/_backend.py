@@ -8,7 +8,7 @@ argument.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,6 +80,39 @@ def scale_to_unit_max(t: torch.Tensor, dim: int) -> torch.Tensor:
         return t.clone()
     peak = t.abs().amax(dim=dim, keepdim=True)
     return torch.ldexp(t, -torch.frexp(peak).exponent)
+
+
+def as_list_1d(x: Any, name: str, what: str) -> list:
+    """A 1-D sequence (list, tuple, iterable, 1-D numpy array or tensor) as a Python list;
+    ``None``, strings, mappings, scalars (0-D arrays included) and arrays of other shapes are
+    rejected with an :class:`InvalidInputError` naming ``name`` (``what``: the expected
+    content, e.g. "a sequence of non-negative integers")."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    if x is None or isinstance(x, (str, bytes, Mapping)) or not (
+            isinstance(x, np.ndarray) or isinstance(x, Iterable)):
+        raise InvalidInputError(f"{name}: expected {what}, got {type(x).__name__}")
+    if isinstance(x, np.ndarray):
+        if x.ndim != 1:
+            raise InvalidInputError(f"{name}: expected a 1-D sequence, got an array of shape "
+                                    f"{x.shape}")
+        return x.tolist()
+    return list(x)
+
+
+def check_state_owner(state: Any, state_type: type, owner: Any, what: str) -> None:
+    """Reject a state that is not a ``state_type`` made by ``owner`` (``what``: "utility" or
+    "constraint"): another object's state would be read as this one's, giving wrong gains or
+    an internal error."""
+    if not isinstance(state, state_type):
+        raise InvalidInputError(
+            f"state: expected a {state_type.__name__} from init_state()/add(), "
+            f"got {type(state).__name__}")
+    if state.owner is not owner:
+        made_by = ("was not made by init_state()/add()" if state.owner is None
+                   else f"was made by another {what}, {state.owner!r}")
+        raise InvalidInputError(
+            f"state: {made_by}; pass a state from this {what}'s ({owner!r}) init_state()/add()")
 
 
 def as_float_tensor(

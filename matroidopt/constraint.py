@@ -24,7 +24,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._backend import MAX_N, as_float_tensor, as_index_tensor, check_element, check_int, check_real
+from ._backend import (
+    MAX_N,
+    as_float_tensor,
+    as_index_tensor,
+    check_element,
+    check_int,
+    check_real,
+    check_state_owner,
+)
 from .errors import InvalidInputError
 
 __all__ = ["Constraint", "ConstraintState", "Knapsack", "Intersection"]
@@ -176,18 +184,7 @@ class Constraint(abc.ABC):
         return self._is_feasible(idx)
 
     def _check_state(self, state: Any) -> None:
-        if not isinstance(state, ConstraintState):
-            raise InvalidInputError(
-                "state: expected a ConstraintState from init_state()/add(), "
-                f"got {type(state).__name__}"
-            )
-        if state.owner is not self:
-            made_by = ("was not made by init_state()/add()" if state.owner is None
-                       else f"was made by another constraint, {state.owner!r}")
-            raise InvalidInputError(
-                f"state: {made_by}; pass a state from this constraint's ({self!r}) "
-                "init_state()/add()"
-            )
+        check_state_owner(state, ConstraintState, self, "constraint")
 
 
 def _order_desc(w: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import torch
 
-from .._backend import as_index_tensor, check_int
+from .._backend import as_index_tensor, as_list_1d, check_int
 from ..errors import InvalidInputError
 from .base import Matroid
 
@@ -80,17 +80,7 @@ class LaminarMatroid(Matroid):
 
     @staticmethod
     def _check_capacities(capacities, k: int, n: int) -> torch.Tensor:
-        if isinstance(capacities, torch.Tensor):
-            capacities = capacities.detach().cpu().tolist()
-        if capacities is None or isinstance(capacities, (str, bytes)) or not (
-                isinstance(capacities, np.ndarray) or isinstance(capacities, Iterable)):
-            raise InvalidInputError(f"capacities: expected a sequence of {k} non-negative "
-                                    f"integers, got {type(capacities).__name__}")
-        if isinstance(capacities, np.ndarray) and capacities.ndim != 1:
-            raise InvalidInputError(f"capacities: expected a 1-D sequence, got an array of "
-                                    f"shape {capacities.shape}")
-        caps = list(np.asarray(list(capacities) if not isinstance(capacities, np.ndarray)
-                               else capacities, dtype=object).reshape(-1).tolist())
+        caps = as_list_1d(capacities, "capacities", f"a sequence of {k} non-negative integers")
         if len(caps) != k:
             raise InvalidInputError(
                 f"capacities: expected {k} values (one per set in sets), got {len(caps)}"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 
-from .._backend import check_int
+from .._backend import as_list_1d, check_int
 from ..errors import InvalidInputError
 from .base import Matroid
 
@@ -40,17 +40,8 @@ class PartitionMatroid(Matroid):
     """
 
     def __init__(self, labels, capacities) -> None:
-        if isinstance(labels, torch.Tensor):
-            labels = labels.detach().cpu().numpy()
-        if labels is None or isinstance(labels, (str, bytes, Mapping)) or not (
-                isinstance(labels, np.ndarray) or isinstance(labels, Iterable)):
-            raise InvalidInputError(
-                f"labels: expected a sequence with one hashable label per element, got "
-                f"{type(labels).__name__}")
-        if isinstance(labels, np.ndarray) and labels.ndim != 1:
-            raise InvalidInputError(f"labels: expected a 1-D sequence of labels, got an array "
-                                    f"of shape {labels.shape}")
-        labels_list = list(labels.tolist()) if isinstance(labels, np.ndarray) else list(labels)
+        labels_list = as_list_1d(labels, "labels",
+                                 "a sequence with one hashable label per element")
         if any(isinstance(b, float) and b != b for b in labels_list):
             raise InvalidInputError("labels: NaN is not a valid label (it equals no label, "
                                     "itself included)")
@@ -76,18 +67,8 @@ class PartitionMatroid(Matroid):
             block_list = list(dict.fromkeys(list(blocks) + list(capacities.keys())))
             caps = [capacities[b] for b in block_list]
         else:
-            if isinstance(capacities, torch.Tensor):
-                capacities = capacities.detach().cpu().tolist()
-            if capacities is None or isinstance(capacities, (str, bytes)) or not (
-                    isinstance(capacities, np.ndarray) or isinstance(capacities, Iterable)):
-                raise InvalidInputError(
-                    f"capacities: expected a sequence of non-negative integers or a mapping "
-                    f"label -> capacity, got {type(capacities).__name__}")
-            if isinstance(capacities, np.ndarray) and capacities.ndim != 1:
-                raise InvalidInputError(f"capacities: expected a 1-D sequence, got an array of "
-                                        f"shape {capacities.shape}")
-            caps = list(np.asarray(list(capacities) if not isinstance(capacities, np.ndarray)
-                                   else capacities, dtype=object).reshape(-1).tolist())
+            caps = as_list_1d(capacities, "capacities", "a sequence of non-negative integers or "
+                              "a mapping label -> capacity")
             if all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in blocks):
                 # integer labels index the capacity sequence directly
                 bad = [b for b in blocks if b < 0 or b >= len(caps)]

@@ -28,6 +28,7 @@ from .._backend import (
     as_index_tensor,
     check_element,
     check_int,
+    check_state_owner,
     compute_dtype,
     resolve_device,
     resolve_dtype,
@@ -235,18 +236,7 @@ class Utility(abc.ABC):
         return as_index_tensor(candidates, self.n, "candidates", device=self.device, unique=False)
 
     def _check_state(self, state: Any) -> None:
-        if not isinstance(state, UtilityState):
-            raise InvalidInputError(
-                "state: expected a UtilityState from init_state()/add(), "
-                f"got {type(state).__name__}"
-            )
-        if state.owner is not self:
-            made_by = ("was not made by init_state()/add()" if state.owner is None
-                       else f"was made by another utility, {state.owner!r}")
-            raise InvalidInputError(
-                f"state: {made_by}; pass a state from this utility's ({self!r}) "
-                "init_state()/add()"
-            )
+        check_state_owner(state, UtilityState, self, "utility")
 
     # ------------------------------------------------------------------ construction helpers
     @staticmethod
