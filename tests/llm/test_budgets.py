@@ -239,13 +239,13 @@ def test_bad_input(kwargs, arg):
 
 
 def test_bad_input_rule_functions():
-    with pytest.raises(InvalidInputError, match="counts"):
+    with pytest.raises(InvalidInputError, match=r"^counts\b"):
         proportional([3, 4], 2)
-    with pytest.raises(InvalidInputError, match="counts"):
+    with pytest.raises(InvalidInputError, match=r"^counts\b"):
         uniform({"a": -2}, 0)
-    with pytest.raises(InvalidInputError, match="b"):
+    with pytest.raises(InvalidInputError, match=r"^b\b"):
         uniform({"a": 2}, 3)
-    with pytest.raises(InvalidInputError, match="quotas"):
+    with pytest.raises(InvalidInputError, match=r"^quotas\b"):
         explicit({"a": 2}, 2, {"a": 3})
-    with pytest.raises(InvalidInputError, match="target_proportions"):
+    with pytest.raises(InvalidInputError, match=r"^target_proportions\b"):
         mixture({"a": 2}, 1, {"a": 0.0})

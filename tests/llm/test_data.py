@@ -142,7 +142,7 @@ def test_shipped_corpus_answers_exact_and_short(corpus):
 
 def test_generators_accept_int_seed_and_reject_junk():
     assert GENERATORS["units"](5) == GENERATORS["units"](5)
-    with pytest.raises(InvalidInputError, match="rng"):
+    with pytest.raises(InvalidInputError, match=r"^rng\b"):
         GENERATORS["units"]("five")
 
 
@@ -275,13 +275,13 @@ def test_load_jsonl_errors(tmp_path):
     with pytest.raises(InvalidInputError,
                        match=r"domain_key: column 'domain'.*\['q', 'a', 'task'\]"):
         load_jsonl(p, prompt_key="q", answer_key="a")
-    with pytest.raises(InvalidInputError, match="prompt_key: column 'prompt'"):
+    with pytest.raises(InvalidInputError, match=r"^prompt_key: column 'prompt'"):
         load_jsonl(p, domain_key="task", answer_key="a")
     missing = tmp_path / "nope.jsonl"
-    with pytest.raises(InvalidInputError, match="path: file not found.*nope.jsonl"):
+    with pytest.raises(InvalidInputError, match=r"^path: file not found.*nope.jsonl"):
         load_jsonl(missing)
     (tmp_path / "empty.jsonl").write_text("\n")
-    with pytest.raises(InvalidInputError, match="path: no examples"):
+    with pytest.raises(InvalidInputError, match=r"^path: no examples"):
         load_jsonl(tmp_path / "empty.jsonl")
     (tmp_path / "bad.jsonl").write_text('{"a": 1}\n{oops\n')
     with pytest.raises(InvalidInputError, match="line 2"):
@@ -290,7 +290,7 @@ def test_load_jsonl_errors(tmp_path):
     with pytest.raises(InvalidInputError, match="JSON object"):
         load_jsonl(tmp_path / "list.jsonl")
     _write(tmp_path / "none.jsonl", [{"q": "x", "a": "y", "task": None}])
-    with pytest.raises(InvalidInputError, match="domain_key"):
+    with pytest.raises(InvalidInputError, match=r"^domain_key\b"):
         load_jsonl(tmp_path / "none.jsonl", **KEYS)
 
 
@@ -332,11 +332,11 @@ def test_load_hf_dataset_errors(tmp_path, hf_cache):
     with pytest.raises(InvalidInputError,
                        match=r"domain_column: column 'domain'.*\['q', 'a', 'task'\]"):
         load_hf_dataset(p, prompt_column="q", answer_column="a", cache_dir=hf_cache)
-    with pytest.raises(InvalidInputError, match="answer_column: column 'answer'"):
+    with pytest.raises(InvalidInputError, match=r"^answer_column: column 'answer'"):
         load_hf_dataset(p, domain_column="task", prompt_column="q", cache_dir=hf_cache)
-    with pytest.raises(InvalidInputError, match="path_or_name: .*not found.*missing.csv"):
+    with pytest.raises(InvalidInputError, match=r"^path_or_name: .*not found.*missing.csv"):
         load_hf_dataset(tmp_path / "missing.csv")
-    with pytest.raises(InvalidInputError, match="path_or_name: .*not found"):
+    with pytest.raises(InvalidInputError, match=r"^path_or_name: .*not found"):
         load_hf_dataset(str(tmp_path / "missing.jsonl"))
     (tmp_path / "empty.csv").write_text("q,a,task\n")
     with pytest.raises(InvalidInputError, match="no examples"):
@@ -358,9 +358,9 @@ def test_byte_tokenizer_round_trip(tok):
     assert (tok.vocab_size, len(tok), tok.pad_token_id, tok.bos_token_id, tok.eos_token_id) == (
         259, 259, 256, 257, 258)
     assert tok.decode([0xC3]) == "\ufffd"  # half a character
-    with pytest.raises(InvalidInputError, match="ids"):
+    with pytest.raises(InvalidInputError, match=r"^ids\b"):
         tok.decode([300])
-    with pytest.raises(InvalidInputError, match="text"):
+    with pytest.raises(InvalidInputError, match=r"^text\b"):
         tok.encode(b"bytes")
 
 
@@ -473,7 +473,7 @@ def test_tokenizer_without_bos(tok):
                         NoBos())
     assert b["input_ids"].tolist() == [[97, 98, 99, 258], [97, 99, 258, 258]]
     assert b["labels"].tolist() == [[-100, -100, 99, 258], [-100, 99, 258, -100]]
-    with pytest.raises(InvalidInputError, match="tokenizer"):
+    with pytest.raises(InvalidInputError, match=r"^tokenizer\b"):
         encode_examples([{"prompt": "a", "answer": "b"}], object())
 
 
@@ -504,11 +504,11 @@ def test_tiny_model_leaves_global_rng_alone():
 
 
 def test_tiny_model_errors():
-    with pytest.raises(InvalidInputError, match="heads"):
+    with pytest.raises(InvalidInputError, match=r"^heads\b"):
         tiny_llama(hidden_size=30, heads=4)
-    with pytest.raises(InvalidInputError, match="kv_heads"):
+    with pytest.raises(InvalidInputError, match=r"^kv_heads\b"):
         tiny_llama(heads=4, kv_heads=3)
-    with pytest.raises(InvalidInputError, match="layers"):
+    with pytest.raises(InvalidInputError, match=r"^layers\b"):
         tiny_qwen2(layers=0)
 
 
@@ -546,9 +546,9 @@ def test_add_lora_last_blocks_and_seed():
     a3 = [p for n, p in m3.named_parameters() if "layers.3.self_attn.q_proj.lora_A" in n][0]
     a1q = [p for n, p in a1.items() if "layers.3.self_attn.q_proj.lora_A" in n][0]
     assert not torch.equal(a1q, a3)
-    with pytest.raises(InvalidInputError, match="last_n_blocks"):
+    with pytest.raises(InvalidInputError, match=r"^last_n_blocks\b"):
         add_lora(small_model(), last_n_blocks=0)
-    with pytest.raises(InvalidInputError, match="r"):
+    with pytest.raises(InvalidInputError, match=r"^r\b"):
         add_lora(small_model(), r=0)
 
 
@@ -569,11 +569,11 @@ def test_save_load_round_trip(builder, tmp_path, tok):
 
 
 def test_load_model_and_tokenizer_errors_and_names(tmp_path):
-    with pytest.raises(InvalidInputError, match="path_or_name: .*not found"):
+    with pytest.raises(InvalidInputError, match=r"^path_or_name: .*not found"):
         load_model(tmp_path / "missing")
-    with pytest.raises(InvalidInputError, match="path_or_name: .*not found"):
+    with pytest.raises(InvalidInputError, match=r"^path_or_name: .*not found"):
         load_tokenizer(str(tmp_path / "missing"))
-    with pytest.raises(InvalidInputError, match="dtype"):
+    with pytest.raises(InvalidInputError, match=r"^dtype\b"):
         load_model(tmp_path, dtype="float99")
     m = load_model("tiny-qwen2", hidden_size=32, layers=1)
     assert type(m).__name__ == "Qwen2ForCausalLM" and m.config.num_hidden_layers == 1
@@ -610,16 +610,16 @@ def test_domain_losses_forms_agree_and_restore_mode(tok, corpus):
 def test_domain_losses_errors(tok):
     model = small_model()
     enc = encode_examples([{"prompt": "a", "answer": "b"}] * 2, tok)
-    with pytest.raises(InvalidInputError, match="domains"):
+    with pytest.raises(InvalidInputError, match=r"^domains\b"):
         domain_losses(model, enc)
-    with pytest.raises(InvalidInputError, match="domains"):
+    with pytest.raises(InvalidInputError, match=r"^domains\b"):
         domain_losses(model, enc, ["x"])
     masked = dict(enc, labels=torch.full_like(enc["labels"], -100))
     with pytest.raises(InvalidInputError, match="no answer token"):
         domain_losses(model, {"x": masked})
-    with pytest.raises(InvalidInputError, match="data"):
+    with pytest.raises(InvalidInputError, match=r"^data\b"):
         domain_losses(model, [1, 2])
-    with pytest.raises(InvalidInputError, match="data"):
+    with pytest.raises(InvalidInputError, match=r"^data\b"):
         domain_losses(model, {})
 
 
@@ -635,9 +635,9 @@ def test_exact_match_range_batching_and_mode(tok, corpus):
     _, single = exact_match(model, ex, tok, max_new_tokens=6, batch_size=1,
                             return_predictions=True)
     assert preds == single
-    with pytest.raises(InvalidInputError, match="examples"):
+    with pytest.raises(InvalidInputError, match=r"^examples\b"):
         exact_match(model, [], tok)
-    with pytest.raises(InvalidInputError, match="max_new_tokens"):
+    with pytest.raises(InvalidInputError, match=r"^max_new_tokens\b"):
         exact_match(model, ex, tok, max_new_tokens=0)
 
 

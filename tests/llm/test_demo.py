@@ -80,7 +80,7 @@ def test_demo_on_a_user_jsonl_file(tmp_path):
     for r in rows:
         r["task"] = r.pop("domain")
     path = write_jsonl(rows, tmp_path / "mine.jsonl")
-    with pytest.raises(InvalidInputError, match="domain"):
+    with pytest.raises(InvalidInputError, match=r"^domain_key: column 'domain' not found"):
         run_demo(DemoConfig(out=str(tmp_path / "o"), data=str(path), **SMALL))
     for r in rows:
         r["domain"] = r.pop("task")
@@ -106,7 +106,7 @@ def test_demo_with_a_saved_model_directory(tmp_path):
     tiny = run_demo(DemoConfig(out=str(tmp_path / "t"), model="tiny-llama",
                                **{**SMALL, "steps": 1, "methods": ("random",)}))
     assert tiny["pretrain"]["steps"] == 0
-    with pytest.raises(InvalidInputError, match="path_or_name"):
+    with pytest.raises(InvalidInputError, match=r"^path_or_name\b"):
         run_demo(DemoConfig(out=str(tmp_path / "o"), model=str(tmp_path / "missing"),
                             **SMALL))
 
@@ -130,7 +130,7 @@ def test_pool_larger_than_the_training_set(tmp_path):
     from llm_minibatch.corpus import make_corpus, write_jsonl
 
     path = write_jsonl(make_corpus({"units": 30}, seed=0), tmp_path / "small.jsonl")
-    with pytest.raises(InvalidInputError, match="pool_size"):
+    with pytest.raises(InvalidInputError, match=r"^pool_size\b"):
         run_demo(DemoConfig(out=str(tmp_path), data=str(path), **{**SMALL, "pool_size": 64}))
 
 

@@ -119,7 +119,7 @@ def test_chat_template_truncation_keeps_answer_and_generation_prompt(smol):
     assert text.startswith("<|im_start|>system\n")  # the template's head is kept ...
     assert "<|im_end|>\n<|im_start|>assistant\n780<|im_end|>" in text  # ... and its tail
     assert "+ 39." in text and "+ 0 +" not in text  # the user message lost its start
-    with pytest.raises(InvalidInputError, match="max_length"):
+    with pytest.raises(InvalidInputError, match=r"^max_length\b"):
         encode_examples(ex, tok, max_length=2)
 
 
@@ -176,7 +176,7 @@ def test_features_and_partitionsel_step(smol):
 
 # --------------------------------------------------------------------------- errors
 def test_unknown_named_model():
-    with pytest.raises(InvalidInputError, match=r"name: unknown named pretrained model "
+    with pytest.raises(InvalidInputError, match=r"^name: unknown named pretrained model "
                                                 r"'smollm2-1\.7b'.*'smollm2-135m'"):
         pretrained_file("smollm2-1.7b")
 

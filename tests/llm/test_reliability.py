@@ -176,11 +176,11 @@ def test_write_failing_after_partial_data_keeps_the_previous_file(tmp_path, monk
 def test_unserialisable_state_writes_nothing(tmp_path):
     sel, path = saved_state(tmp_path)
     before = path.read_bytes()
-    with pytest.raises(InvalidInputError, match="state"):
+    with pytest.raises(InvalidInputError, match=r"^state\b"):
         write_state_file(path, {"step": float("nan")})
-    with pytest.raises(InvalidInputError, match="state"):
+    with pytest.raises(InvalidInputError, match=r"^state\b"):
         write_state_file(path, {"step": object()})
-    with pytest.raises(InvalidInputError, match="state"):
+    with pytest.raises(InvalidInputError, match=r"^state\b"):
         write_state_file(path, [1, 2])
     assert path.read_bytes() == before and _no_temp_files(tmp_path)
 
@@ -318,7 +318,7 @@ def test_bytes_labels_fail_before_the_trainer_trains(tmp_path):
     rows = make_rows()
     for r in rows:
         r["domain"] = r["domain"].encode()
-    with pytest.raises(InvalidInputError, match="domains: label 0 .*bytes"):
+    with pytest.raises(InvalidInputError, match=r"^domains: label 0 .*bytes"):
         make_trainer(tmp_path, rows=rows)
 
 
