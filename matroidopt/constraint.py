@@ -328,25 +328,3 @@ class Intersection(Constraint):
     def _max_weight_sum(self, weights):
         """Each matroid's max-weight independent set bounds the common one: take the least."""
         return min(m._max_weight_sum(weights) for m in self.matroids)
-
-
-def as_constraint(constraint: Any, n: int) -> Constraint:
-    """Accept a Constraint or an int ``k`` (meaning :class:`UniformMatroid(n, k)`)."""
-    from .matroid.uniform import UniformMatroid
-
-    if isinstance(constraint, (bool, np.bool_)):
-        raise InvalidInputError(
-            f"constraint: expected a Constraint or an int k, got {constraint!r}")
-    if isinstance(constraint, (int, np.integer)):
-        k = check_int(constraint, "k", minimum=0)
-        return UniformMatroid(n, k)
-    if not isinstance(constraint, Constraint):
-        raise InvalidInputError(
-            f"constraint: expected a Constraint (e.g. a Matroid) or an int k, "
-            f"got {type(constraint).__name__}"
-        )
-    if constraint.n != n:
-        raise InvalidInputError(
-            f"constraint: its ground set has {constraint.n} elements but the utility's has {n}"
-        )
-    return constraint

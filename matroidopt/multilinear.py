@@ -38,6 +38,7 @@ import torch
 
 from ._backend import as_float_tensor, check_int
 from .errors import InvalidInputError
+from .seeds import make_rng
 from .utility.base import Utility, check_finite_gains
 from .utility.combinators import WeightedSum
 from .utility.coverage import WeightedCoverage
@@ -86,8 +87,6 @@ def _check_samples(samples: Any) -> int | None:
 
 
 def _rng(seed: Any) -> np.random.Generator:
-    from .solver._run import make_rng  # lazy: the solver package imports this module
-
     return make_rng(seed)
 
 

@@ -121,9 +121,7 @@ def _check_matroid(matroid: Any) -> Matroid:
 
 # ====================================================================== descriptions
 def _compact_family(m: Matroid) -> list[tuple[np.ndarray, int]] | None:
-    from .rounding import _laminar_family, pipage_supported
-
-    return _laminar_family(m) if pipage_supported(m) else None
+    return m._laminar_family()
 
 
 def _rank_inequalities(m: Matroid) -> tuple[np.ndarray, np.ndarray]:

@@ -24,9 +24,7 @@ import torch
 from ._backend import as_float_tensor, as_index_tensor
 from .errors import InvalidInputError
 from .matroid.base import Matroid
-from .matroid.laminar import LaminarMatroid
-from .matroid.partition import PartitionMatroid
-from .matroid.uniform import UniformMatroid
+from .seeds import make_rng
 
 __all__ = ["swap_rounding", "pipage_rounding", "pipage_supported"]
 
@@ -35,8 +33,6 @@ _TOL = 1e-9   # slack on x(A) <= capacity(A) when checking x ∈ P(M)
 
 
 def _rng(seed: Any) -> np.random.Generator:
-    from .solver._run import make_rng  # lazy: the solver package imports this module
-
     return make_rng(seed)
 
 
@@ -158,7 +154,9 @@ def _swap_round(m: Matroid, bases: list[list[int]], weights: list[float],
 
 # ====================================================================== pipage rounding
 def pipage_supported(matroid: Matroid) -> bool:
-    """Whether :func:`pipage_rounding` handles this matroid (uniform, partition, laminar).
+    """Whether :func:`pipage_rounding` handles this matroid: it is capacities on a laminar
+    family (uniform, partition and laminar matroids; the :meth:`Matroid._laminar_family`
+    hook).
 
     Examples
     --------
@@ -166,24 +164,18 @@ def pipage_supported(matroid: Matroid) -> bool:
     >>> mo.pipage_supported(mo.UniformMatroid(4, 2)), mo.pipage_supported(mo.LinearMatroid([[1.0]]))
     (True, False)
     """
-    return isinstance(matroid, (UniformMatroid, PartitionMatroid, LaminarMatroid))
+    return isinstance(matroid, Matroid) and matroid._laminar_family() is not None
 
 
 def _laminar_family(m: Matroid) -> list[tuple[np.ndarray, int]]:
-    """The capacity sets of a uniform, partition or laminar matroid, children first."""
-    if isinstance(m, UniformMatroid):
-        return [(np.arange(m.n), m.k)]
-    if isinstance(m, PartitionMatroid):
-        block_of = m.block_of.numpy()
-        return [(np.flatnonzero(block_of == b), int(c))
-                for b, c in enumerate(m.capacities.tolist())]
-    if isinstance(m, LaminarMatroid):
-        rows = m.member.numpy()
-        caps = m.capacities.tolist()
-        return [(np.flatnonzero(rows[a]), int(caps[a])) for a in m._order]
-    raise InvalidInputError(
-        f"matroid: pipage rounding supports UniformMatroid, PartitionMatroid and LaminarMatroid, "
-        f"got {type(m).__name__}; use swap rounding for other matroids")
+    """The capacity sets of a matroid that is one on a laminar family, children first."""
+    family = m._laminar_family() if isinstance(m, Matroid) else None
+    if family is None:
+        raise InvalidInputError(
+            f"matroid: pipage rounding needs a matroid given by capacities on a laminar family "
+            f"(UniformMatroid, PartitionMatroid, LaminarMatroid), got {type(m).__name__}; use "
+            "swap rounding for other matroids")
+    return family
 
 
 def _fractional(v: float) -> bool:

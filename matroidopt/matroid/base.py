@@ -56,6 +56,14 @@ class Matroid(Constraint):
             self._full_rank = self._rank(range(self.n))
         return self._full_rank
 
+    def _laminar_family(self) -> list[tuple[np.ndarray, int]] | None:
+        """Hook: the matroid as capacities on a laminar family of sets — ``[(elements,
+        capacity), ...]`` with every set listed after the sets it contains — when it is one
+        (uniform, partition and laminar matroids), else None. Its independent sets are those
+        meeting every capacity; it gives the compact polytope description and pipage
+        rounding."""
+        return None
+
     # ----------------------------------------------------------------- public derived
     def is_independent(self, S: Iterable[int]) -> bool:
         """Whether ``S`` is independent (same as :meth:`is_feasible`)."""

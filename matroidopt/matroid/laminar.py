@@ -132,6 +132,11 @@ class LaminarMatroid(Matroid):
     def __repr__(self) -> str:
         return f"LaminarMatroid(n={self.n}, n_sets={self.member.shape[0]})"
 
+    def _laminar_family(self):
+        rows = self.member.numpy()
+        caps = self.capacities.tolist()
+        return [(np.flatnonzero(rows[a]), int(caps[a])) for a in self._order]
+
     @property
     def sets(self) -> list[list[int]]:
         """The family, as sorted lists of indices."""

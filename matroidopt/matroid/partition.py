@@ -134,6 +134,11 @@ class PartitionMatroid(Matroid):
         counts = torch.bincount(self.block_of, minlength=len(self.blocks))
         return int(torch.minimum(counts, self.capacities).sum())
 
+    def _laminar_family(self):
+        block_of = self.block_of.numpy()
+        return [(np.flatnonzero(block_of == b), int(c))
+                for b, c in enumerate(self.capacities.tolist())]
+
     _cheap_max_weight = True
 
     def _greedy_extension(self, state, order):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .._backend import check_int
@@ -54,6 +55,9 @@ class UniformMatroid(Matroid):
 
     def _max_feasible_size(self):
         return min(self.n, self.k)
+
+    def _laminar_family(self):
+        return [(np.arange(self.n), self.k)]
 
     _cheap_max_weight = True
 

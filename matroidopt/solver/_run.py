@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .._backend import to_output
+from .._backend import check_int, to_output
 from ..certificate import certificate_bound, guarantee
-from ..constraint import Constraint, as_constraint
+from ..constraint import Constraint
 from ..errors import AssumptionWarning, InvalidInputError
+from ..matroid.uniform import UniformMatroid
 from ..utility.base import Utility, check_finite_gains
 from .result import Result
 
@@ -29,14 +30,27 @@ def as_utility(utility: Any) -> Utility:
     return utility
 
 
-def make_rng(seed: Any) -> np.random.Generator:
-    if seed is not None and not isinstance(seed, (int, np.integer, np.random.SeedSequence)):
-        if isinstance(seed, np.random.Generator):
-            return seed
-        raise InvalidInputError(f"seed: expected None, an int or a numpy Generator, got {seed!r}")
-    if isinstance(seed, (int, np.integer)) and seed < 0:
-        raise InvalidInputError(f"seed: expected a non-negative int, got {seed}")
-    return np.random.default_rng(seed)
+def as_constraint(constraint: Any, n: int) -> Constraint:
+    """A solver's constraint: a Constraint of ``n`` elements, or an int ``k`` meaning
+    :class:`~matroidopt.UniformMatroid` ``(n, k)`` (the solver layer's shorthand; the
+    constraint protocol itself knows no concrete kind)."""
+
+    if isinstance(constraint, (bool, np.bool_)):
+        raise InvalidInputError(
+            f"constraint: expected a Constraint or an int k, got {constraint!r}")
+    if isinstance(constraint, (int, np.integer)):
+        k = check_int(constraint, "k", minimum=0)
+        return UniformMatroid(n, k)
+    if not isinstance(constraint, Constraint):
+        raise InvalidInputError(
+            f"constraint: expected a Constraint (e.g. a Matroid) or an int k, "
+            f"got {type(constraint).__name__}"
+        )
+    if constraint.n != n:
+        raise InvalidInputError(
+            f"constraint: its ground set has {constraint.n} elements but the utility's has {n}"
+        )
+    return constraint
 
 
 class Run:

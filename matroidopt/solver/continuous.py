@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from .._backend import check_int, check_real
 from ..certificate import certificate_bound
-from ..constraint import Intersection, _order_desc, as_constraint
+from ..constraint import Intersection, _order_desc
 from ..errors import AssumptionWarning, InvalidInputError
 from ..matroid.base import Matroid
 from ..multilinear import (
@@ -25,8 +25,9 @@ from ..multilinear import (
     has_closed_form,
 )
 from ..rounding import _laminar_family, _pipage_round, _swap_round, pipage_supported
+from ..seeds import make_rng
 from ..utility.base import Utility, check_finite_gains
-from ._run import Run, as_utility, make_rng
+from ._run import Run, as_constraint, as_utility
 from .result import Result
 
 __all__ = ["continuous_greedy", "measured_continuous_greedy", "FractionalResult",

@@ -7,8 +7,9 @@ from typing import Any
 import torch
 
 from ..constraint import Constraint
+from ..seeds import make_rng
 from ..utility.base import Utility
-from ._run import Run, all_elements, first_best, make_rng, tie_rtol
+from ._run import Run, all_elements, first_best, tie_rtol
 from .result import Result
 
 __all__ = ["greedy"]

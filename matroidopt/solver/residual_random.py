@@ -9,8 +9,9 @@ import torch
 
 from ..constraint import Constraint
 from ..errors import InvalidInputError
+from ..seeds import make_rng
 from ..utility.base import Utility
-from ._run import Run, make_rng
+from ._run import Run
 from .result import Result
 
 __all__ = ["residual_random_greedy"]

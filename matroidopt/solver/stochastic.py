@@ -9,8 +9,9 @@ import torch
 
 from .._backend import check_real
 from ..constraint import Constraint
+from ..seeds import make_rng
 from ..utility.base import Utility
-from ._run import Run, first_best, make_rng, tie_rtol
+from ._run import Run, first_best, tie_rtol
 from .result import Result
 
 __all__ = ["stochastic_greedy"]

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..constraint import Constraint, as_constraint
+from ..constraint import Constraint
 from ..errors import InvalidInputError
+from ..solver._run import as_constraint
 from ..utility.base import Utility
 
 __all__ = ["BruteForceResult", "brute_force_maximum", "feasible_sets"]

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..constraint import Constraint, as_constraint
+from ..constraint import Constraint
 from ..errors import InvalidInputError
+from ..solver._run import as_constraint
 from ..solver.result import Result
 from ..utility.base import Utility
 from .brute_force import brute_force_maximum

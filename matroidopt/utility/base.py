@@ -163,6 +163,16 @@ class Utility(abc.ABC):
             state = self._add(state, j)
         return self._value(state)
 
+    @property
+    def modular(self) -> bool:
+        """Whether ``f(S) = f(∅) + Σ_{j ∈ S} w_j`` for fixed weights ``w`` (declared through
+        the :meth:`_modular_weights` hook; :class:`~matroidopt.Modular` answers yes)."""
+        return self._modular_weights() is not None
+
+    def _modular_weights(self) -> torch.Tensor | None:
+        """Hook: the weights ``w`` of a modular utility, else None (the default)."""
+        return None
+
     # ------------------------------------------------------------------ private fast path
     def _init_state(self) -> UtilityState:
         return UtilityState((), self._init_data(), self)

@@ -19,7 +19,6 @@ import torch
 from .._backend import as_index_tensor, check_real
 from ..errors import InvalidInputError
 from .base import Utility, UtilityState
-from .modular import Modular
 
 __all__ = ["WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility"]
 
@@ -120,7 +119,8 @@ class WeightedSum(Utility):
             dtype = torch.promote_types(dtype, u.dtype)
 
         def modular_sign_ok(u: Utility, monotone: bool) -> bool:
-            return isinstance(u, Modular) and (not monotone or bool((u.weights <= 0).all()))
+            w = u._modular_weights()
+            return w is not None and (not monotone or bool((w <= 0).all()))
 
         submodular = all(u.submodular if c > 0 else modular_sign_ok(u, False) for u, c in parts)
         monotone = all(u.monotone if c > 0 else modular_sign_ok(u, True) for u, c in parts)

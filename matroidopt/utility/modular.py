@@ -41,6 +41,9 @@ class Modular(Utility):
                          device=w.device, dtype=w.dtype, torch_input=is_torch(weights))
         self.weights = w
 
+    def _modular_weights(self):
+        return self.weights
+
     def _init_data(self):
         return 0.0
 

@@ -1,0 +1,69 @@
+"""The protocol hooks that replace type ladders: ``Matroid._laminar_family`` (compact polytope,
+pipage rounding), ``Utility._modular_weights`` / ``Utility.modular`` (a weighted sum's
+properties) and the seed layer."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import matroidopt as mo
+from matroidopt.errors import InvalidInputError
+from matroidopt.matroid.laminar import LaminarMatroid
+from matroidopt.seeds import make_rng
+
+
+def _as_sets(family):
+    return [(sorted(int(i) for i in members), cap) for members, cap in family]
+
+
+def test_laminar_families_of_the_matroids_that_are_one():
+    assert _as_sets(mo.UniformMatroid(4, 2)._laminar_family()) == [([0, 1, 2, 3], 2)]
+    m = mo.PartitionMatroid(["b", "a", "b", "c"], {"a": 1, "b": 2, "c": 0})
+    assert _as_sets(m._laminar_family()) == [([1], 1), ([0, 2], 2), ([3], 0)]
+    lam = LaminarMatroid(4, [[0, 1, 2, 3], [0, 1], [2]], [3, 1, 1])
+    family = _as_sets(lam._laminar_family())
+    assert sorted(family) == sorted([([0, 1, 2, 3], 3), ([0, 1], 1), ([2], 1)])
+    assert family[-1] == ([0, 1, 2, 3], 3)  # children before the sets containing them
+    for m in (mo.LinearMatroid(np.eye(3)), mo.GraphicMatroid(nx.Graph([(0, 1), (1, 2)]))):
+        assert m._laminar_family() is None and not mo.pipage_supported(m)
+
+
+def test_a_family_hook_decides_pipage_and_the_compact_polytope():
+    class Opaque(mo.PartitionMatroid):  # the same matroid, without its laminar description
+        def _laminar_family(self):
+            return None
+
+    plain, opaque = mo.PartitionMatroid([0, 0, 1, 1], [1, 1]), Opaque([0, 0, 1, 1], [1, 1])
+    assert mo.pipage_supported(plain) and not mo.pipage_supported(opaque)
+    x = np.array([0.5, 0.5, 0.25, 0.75])
+    assert len(mo.pipage_rounding(plain, x, seed=0)) == 2
+    with pytest.raises(InvalidInputError, match=r"^matroid: pipage rounding needs"):
+        mo.pipage_rounding(opaque, x, seed=0)
+    # both descriptions of the polytope agree on membership
+    for point in (x, np.array([1.0, 0.5, 0.0, 1.0]), np.array([0.9, 0.2, 0.5, 0.5])):
+        assert plain.polytope_contains(point) == opaque.polytope_contains(point)
+
+
+def test_modular_is_declared_by_a_hook():
+    assert mo.Modular([1.0, -2.0]).modular
+    assert not mo.FacilityLocation(np.eye(2)).modular
+    f = mo.FacilityLocation(np.eye(3))
+    # f - λ·cost stays submodular only because the subtracted part declares itself modular
+    assert mo.WeightedSum([f, mo.Modular([1.0, 1.0, 1.0])], [1.0, -0.5]).submodular
+    assert not mo.WeightedSum([f, mo.FacilityLocation(np.eye(3))], [1.0, -0.5]).submodular
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True, [1]])
+def test_make_rng_names_a_bad_seed(bad):
+    with pytest.raises(InvalidInputError, match=r"^seed:"):
+        make_rng(bad)
+
+
+def test_make_rng_is_reproducible_and_passes_generators_through():
+    assert make_rng(7).integers(10**9) == make_rng(7).integers(10**9)
+    g = np.random.default_rng(1)
+    assert make_rng(g) is g
+    assert make_rng(np.random.SeedSequence(5)).integers(10**9) == \
+        np.random.default_rng(np.random.SeedSequence(5)).integers(10**9)
