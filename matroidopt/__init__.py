@@ -13,7 +13,7 @@ Every public name is importable from here.
 """
 
 from . import errors
-from .certificate import GUARANTEES, certificate_bound, guarantee
+from .certificate import certificate_bound
 from .constraint import Constraint, ConstraintState, Intersection, Knapsack
 from .errors import AssumptionWarning, InvalidInputError
 from .matroid import (
@@ -45,14 +45,18 @@ from .polytope import (
 )
 from .rounding import pipage_rounding, pipage_supported, swap_rounding
 from .solver import (
+    GUARANTEES,
+    SOLVER_SPECS,
     SOLVERS,
     FractionalResult,
     Result,
+    SolverSpec,
     auto_solver,
     continuous_greedy,
     cost_benefit_greedy,
     get_solver,
     greedy,
+    guarantee,
     lazy_greedy,
     maximize,
     measured_continuous_greedy,
@@ -93,7 +97,8 @@ __all__ = [
     "Matroid", "UniformMatroid", "PartitionMatroid", "LaminarMatroid", "GraphicMatroid",
     "TransversalMatroid", "LinearMatroid", "TruncatedMatroid", "RestrictedMatroid",
     "ContractedMatroid", "DirectSumMatroid", "truncate", "restrict", "contract", "direct_sum",
-    "Result", "SOLVERS", "auto_solver", "get_solver", "register_solver", "maximize",
+    "Result", "SOLVERS", "SOLVER_SPECS", "SolverSpec", "auto_solver", "get_solver",
+    "register_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy", "continuous_greedy",
     "multilinear_value", "multilinear_gradient", "has_closed_form",

@@ -67,3 +67,47 @@ def test_make_rng_is_reproducible_and_passes_generators_through():
     assert make_rng(g) is g
     assert make_rng(np.random.SeedSequence(5)).integers(10**9) == \
         np.random.default_rng(np.random.SeedSequence(5)).integers(10**9)
+
+
+def test_a_registered_solver_declares_its_guarantee():
+    def best_single(utility, constraint, *, seed=None):
+        return mo.greedy(utility, 1)
+
+    def half(utility, constraint, **options):
+        return (0.5, False) if utility.monotone else (None, False)
+
+    try:
+        mo.register_solver("best_single", best_single, guarantee=half,
+                           rows=(("best_single", "any", "monotone", "1/2"),))
+        assert mo.guarantee("best_single", mo.Modular([1.0]), mo.UniformMatroid(1, 1)) == \
+            (0.5, False)
+        assert mo.SOLVER_SPECS["best_single"].rows[0][0] == "best_single"
+        mo.register_solver("no_claim", best_single)
+        assert mo.guarantee("no_claim", mo.Modular([1.0]), mo.UniformMatroid(1, 1)) == \
+            (None, False)
+    finally:
+        for name in ("best_single", "no_claim"):
+            mo.SOLVERS.pop(name, None)
+            mo.SOLVER_SPECS.pop(name, None)
+    with pytest.raises(InvalidInputError, match=r"^guarantee:"):
+        mo.register_solver("bad", best_single, guarantee=3)
+
+
+def test_every_built_in_solver_reports_through_its_spec():
+    f, m = mo.Modular([1.0, 2.0, 3.0]), mo.PartitionMatroid([0, 0, 1], [1, 1])
+    for name in ("greedy", "lazy_greedy", "residual_random_greedy", "continuous_greedy"):
+        res = mo.maximize(f, m, solver=name, seed=0)
+        options = {"steps": res.info["steps"]} if name == "continuous_greedy" else {}
+        assert (res.guarantee, res.expected) == \
+            mo.SOLVER_SPECS[name].guarantee(f, m, **options)
+    assert mo.GUARANTEES == tuple(r for s in mo.SOLVER_SPECS.values() for r in s.rows)
+
+
+def test_the_old_certificate_names_still_work_with_a_deprecation_warning():
+    import matroidopt.certificate as certificate
+
+    with pytest.warns(DeprecationWarning, match="matroidopt.guarantee"):
+        old = certificate.guarantee
+    assert old is mo.guarantee
+    with pytest.warns(DeprecationWarning):
+        assert certificate.GUARANTEES == mo.GUARANTEES

@@ -6,13 +6,24 @@ from .greedy import greedy
 from .knapsack import cost_benefit_greedy
 from .lazy import lazy_greedy
 from .random_greedy import random_greedy
-from .registry import SOLVERS, auto_solver, get_solver, maximize, register_solver
+from .registry import (
+    GUARANTEES,
+    SOLVER_SPECS,
+    SOLVERS,
+    auto_solver,
+    get_solver,
+    guarantee,
+    maximize,
+    register_solver,
+)
 from .residual_random import residual_random_greedy
 from .result import Result
+from .spec import SolverSpec
 from .stochastic import stochastic_greedy
 
 __all__ = [
-    "Result", "SOLVERS", "auto_solver", "get_solver", "register_solver", "maximize",
+    "Result", "SOLVERS", "SOLVER_SPECS", "SolverSpec", "GUARANTEES", "guarantee",
+    "auto_solver", "get_solver", "register_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy", "continuous_greedy",
     "measured_continuous_greedy", "FractionalResult",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._backend import check_int, to_output
-from ..certificate import certificate_bound, guarantee
+from ..certificate import certificate_bound
 from ..constraint import Constraint
 from ..errors import AssumptionWarning, InvalidInputError
 from ..matroid.uniform import UniformMatroid
@@ -62,7 +63,9 @@ class Run:
     """
 
     def __init__(self, name: str, utility: Any, constraint: Any, *, progress: bool = False,
-                 certificate: bool = True, needs: str | None = None, **guarantee_options) -> None:
+                 certificate: bool = True, needs: str | None = None,
+                 guarantee: Callable[..., tuple[float | None, bool]] | None = None,
+                 **guarantee_options) -> None:
         self.t0 = time.perf_counter()
         self.name = name
         self.u = as_utility(utility)
@@ -73,7 +76,9 @@ class Run:
         self.selected: list[int] = []
         self.step_gains: list[float] = []
         self.calls = 0
-        self.ratio, self.expected = guarantee(name, self.u, self.c, **guarantee_options)
+        # the solver's own guarantee function (its SolverSpec), on the validated inputs
+        self.ratio, self.expected = (None, False) if guarantee is None else \
+            guarantee(self.u, self.c, **guarantee_options)
         if self.ratio is None and needs is not None:
             warnings.warn(
                 f"{name}: its guarantee needs {needs}; got {self.u!r} under {self.c!r}. "

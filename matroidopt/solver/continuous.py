@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from .._backend import check_int, check_real
 from ..certificate import certificate_bound
-from ..constraint import Intersection, _order_desc
+from ..constraint import Constraint, Intersection, _order_desc
 from ..errors import AssumptionWarning, InvalidInputError
 from ..matroid.base import Matroid
 from ..multilinear import (
@@ -29,6 +29,7 @@ from ..seeds import make_rng
 from ..utility.base import Utility, check_finite_gains
 from ._run import Run, as_constraint, as_utility
 from .result import Result
+from .spec import E, SolverSpec, matroid_like
 
 __all__ = ["continuous_greedy", "measured_continuous_greedy", "FractionalResult",
            "DEFAULT_STEPS", "DEFAULT_CG_SAMPLES", "DEFAULT_EPSILON", "MAX_STEPS"]
@@ -220,6 +221,7 @@ def continuous_greedy(utility: Utility, constraint, *, steps: int | None = None,
     # sampled weights void the guarantee by themselves: no assumption warning for that
     assumptions_hold = u.monotone and u.submodular
     run = Run("continuous_greedy", u, c, certificate=certificate,
+              guarantee=continuous_greedy_guarantee,
               needs=None if assumptions_hold else "a monotone submodular utility under a matroid",
               variant=variant,
               epsilon=epsilon, steps=steps, sampled=not closed)
@@ -540,3 +542,31 @@ def measured_continuous_greedy(utility: Utility, polytope, *, steps: int = DEFAU
         seconds=time.perf_counter() - t0,
         info={"steps": steps, "samples": m, "gradient": "closed form" if closed else "sampled",
               "measured": bool(measured), "polytope": P.description, "rounding": None})
+
+
+def continuous_greedy_guarantee(utility: Utility, constraint: Constraint, *,
+                                steps: int | None = None, variant: str = "standard",
+                                epsilon: float | None = None, sampled: bool = False,
+                                **options: Any) -> tuple[float | None, bool]:
+    """For monotone submodular ``f`` under any matroid, with exact weights, in expectation:
+    ``1 - (1 - 1/T)^T - r(r - 1)/(2T)`` for ``T`` steps (``1 - 1/e`` as ``T → ∞``; ``r`` the
+    rank), ``1 - 1/e - ε`` for the threshold variant. Estimated weights (``sampled``): none —
+    the bound needs a sample size far beyond practical ones."""
+    if not (utility.monotone and utility.submodular and matroid_like(constraint)) or sampled:
+        return None, False
+    if variant == "threshold":
+        return max(0.0, E - float(epsilon)), True
+    if steps is None:  # asked without a step count: the limit T -> infinity
+        return E, True
+    # T steps of size 1/T with exact weights: F(x) >= (1 - (1 - 1/T)^T) OPT minus the
+    # second-order loss r(r - 1)/(2T) OPT (r the rank); rounding keeps it in expectation
+    r = constraint._max_feasible_size()
+    return max(0.0, 1.0 - (1.0 - 1.0 / steps) ** steps - r * (r - 1) / (2.0 * steps)), True
+
+
+SPEC = SolverSpec("continuous_greedy", continuous_greedy, continuous_greedy_guarantee, rows=(
+    ("continuous_greedy", "any matroid", "monotone submodular",
+     "1 - (1 - 1/T)^T - r(r - 1)/(2T), T steps, exact weights -> 1 - 1/e (expected)"),
+    ("continuous_greedy(variant='threshold', ε)", "any matroid", "monotone submodular",
+     "1 - 1/e - ε, exact weights (expected)"),
+))

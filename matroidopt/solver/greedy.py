@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -11,8 +12,9 @@ from ..seeds import make_rng
 from ..utility.base import Utility
 from ._run import Run, all_elements, first_best, tie_rtol
 from .result import Result
+from .spec import E, SolverSpec, exact_gamma
 
-__all__ = ["greedy"]
+__all__ = ["SPEC", "greedy", "greedy_guarantee"]
 
 
 def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
@@ -64,6 +66,7 @@ def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
     """
     make_rng(seed)  # validate only
     run = Run("greedy", utility, constraint, progress=progress, certificate=certificate,
+              guarantee=greedy_guarantee,
               needs="a monotone submodular utility under a cardinality, matroid or "
                     "matroid-intersection constraint (or a monotone γ-weakly submodular one "
                     "with exact gains under a cardinality constraint)")
@@ -91,3 +94,30 @@ def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
         run.certify_stale()
         run.certify_fresh()
     return run.result()
+
+
+def greedy_guarantee(utility: Utility, constraint: Constraint, **options: Any
+                     ) -> tuple[float | None, bool]:
+    """Greedy's rows: ``1 - 1/e`` (cardinality), ``1/2`` (matroid), ``1/(p+1)`` (intersection
+    of ``p`` matroids) for monotone submodular ``f``; ``1 - e^(-γ)`` under cardinality for
+    monotone γ-weakly submodular ``f`` with exact gains."""
+    mono, sub, kind = utility.monotone, utility.submodular, constraint.kind
+    if mono and sub:
+        if kind == "cardinality":
+            return E, False
+        if kind == "matroid":
+            return 0.5, False
+        if kind == "intersection":
+            return 1.0 / (getattr(constraint, "p", 1) + 1), False
+    gamma = exact_gamma(utility)
+    if mono and gamma is not None and kind == "cardinality":
+        return 1.0 - math.exp(-gamma), False
+    return None, False
+
+
+SPEC = SolverSpec("greedy", greedy, greedy_guarantee, rows=(
+    ("greedy, lazy_greedy", "cardinality", "monotone submodular", "1 - 1/e"),
+    ("greedy, lazy_greedy", "any matroid", "monotone submodular", "1/2"),
+    ("greedy, lazy_greedy", "intersection of p matroids", "monotone submodular", "1/(p+1)"),
+    ("greedy", "cardinality", "monotone γ-weakly submodular", "1 - e^(-γ)"),
+))

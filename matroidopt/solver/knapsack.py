@@ -7,13 +7,14 @@ from typing import Any
 
 import torch
 
-from ..constraint import Knapsack
+from ..constraint import Constraint, Knapsack
 from ..errors import InvalidInputError
 from ..utility.base import Utility
 from ._run import Run, all_elements
 from .result import Result
+from .spec import E, SolverSpec
 
-__all__ = ["cost_benefit_greedy"]
+__all__ = ["SPEC", "cost_benefit_greedy", "cost_benefit_greedy_guarantee"]
 
 
 def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = None,
@@ -49,7 +50,8 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
             f"constraint: cost_benefit_greedy needs a Knapsack, got {type(constraint).__name__}"
         )
     run = Run("cost_benefit_greedy", utility, constraint, progress=progress,
-              certificate=certificate, needs="a monotone submodular utility under a knapsack")
+              certificate=certificate, guarantee=cost_benefit_greedy_guarantee,
+              needs="a monotone submodular utility under a knapsack")
     n = run.n
     if n == 0:
         return run.result(chose="greedy")
@@ -88,3 +90,16 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
         return run.result([single], [single_val], chose="best single item",
                           greedy_value=greedy_val)
     return run.result(chose="greedy", single_item_value=single_val)
+
+
+def cost_benefit_greedy_guarantee(utility: Utility, constraint: Constraint, **options: Any
+                                  ) -> tuple[float | None, bool]:
+    """``(1 - 1/e)/2`` for monotone submodular ``f`` under a knapsack."""
+    if utility.monotone and utility.submodular and constraint.kind == "knapsack":
+        return E / 2.0, False
+    return None, False
+
+
+SPEC = SolverSpec("cost_benefit_greedy", cost_benefit_greedy, cost_benefit_greedy_guarantee,
+                  rows=(("cost_benefit_greedy", "knapsack", "monotone submodular",
+                         "(1 - 1/e)/2"),))

@@ -13,10 +13,11 @@ from ..constraint import Constraint
 from ..errors import AssumptionWarning
 from ..utility.base import Utility
 from ._run import Run, all_elements, as_utility, tie_rtol, tie_threshold
-from .greedy import greedy
+from .greedy import greedy, greedy_guarantee
 from .result import Result
+from .spec import SolverSpec
 
-__all__ = ["lazy_greedy"]
+__all__ = ["SPEC", "lazy_greedy", "lazy_greedy_guarantee"]
 
 _NEG = -math.inf
 
@@ -71,6 +72,7 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
             f"gains; running greedy instead on {utility!r}.", AssumptionWarning, stacklevel=2)
         return greedy(utility, constraint, progress=progress, certificate=certificate, fill=fill)
     run = Run("lazy_greedy", utility, constraint, progress=progress, certificate=certificate,
+              guarantee=lazy_greedy_guarantee,
               needs="a monotone submodular utility under a cardinality, matroid or "
                     "matroid-intersection constraint")
     n = run.n
@@ -133,3 +135,13 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
         checked.zero_()
     run.certify_stale()
     return run.result()
+
+
+def lazy_greedy_guarantee(utility: Utility, constraint: Constraint, **options: Any
+                          ) -> tuple[float | None, bool]:
+    """Greedy's rows for submodular ``f`` (a utility that is not submodular runs, and reports,
+    :func:`greedy`)."""
+    return greedy_guarantee(utility, constraint) if utility.submodular else (None, False)
+
+
+SPEC = SolverSpec("lazy_greedy", lazy_greedy, lazy_greedy_guarantee)  # rows: greedy's

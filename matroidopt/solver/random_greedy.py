@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -13,8 +14,9 @@ from ..seeds import make_rng
 from ..utility.base import Utility
 from ._run import Run
 from .result import Result
+from .spec import E, SolverSpec
 
-__all__ = ["random_greedy"]
+__all__ = ["SPEC", "random_greedy", "random_greedy_guarantee"]
 
 
 def random_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
@@ -49,6 +51,7 @@ def random_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any =
         )
     rng = make_rng(seed)
     run = Run("random_greedy", utility, constraint, progress=progress, certificate=certificate,
+              guarantee=random_greedy_guarantee,
               needs="a non-negative submodular utility")
     n = run.n
     k = run.c._max_feasible_size()
@@ -77,3 +80,21 @@ def random_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any =
     if n and not run.cert_stale_ok:
         run.certify_fresh()  # monotone γ-weakly submodular: fresh gains, divided by γ
     return run.result(dummy_picks=skipped)
+
+
+def random_greedy_guarantee(utility: Utility, constraint: Constraint, **options: Any
+                            ) -> tuple[float | None, bool]:
+    """``1 - 1/e`` (monotone) or ``1/e`` (non-negative) in expectation for submodular ``f``
+    under cardinality."""
+    if utility.submodular and constraint.kind == "cardinality":
+        if utility.monotone:
+            return E, True
+        if utility.nonnegative:
+            return 1.0 / math.e, True
+    return None, False
+
+
+SPEC = SolverSpec("random_greedy", random_greedy, random_greedy_guarantee, rows=(
+    ("random_greedy", "cardinality", "non-negative submodular", "1/e (expected)"),
+    ("random_greedy", "cardinality", "monotone submodular", "1 - 1/e (expected)"),
+))

@@ -9,33 +9,44 @@ from typing import Any
 from ..constraint import Constraint, Knapsack
 from ..errors import InvalidInputError
 from ..utility.base import Utility
-from .continuous import continuous_greedy
-from .greedy import greedy
-from .knapsack import cost_benefit_greedy
-from .lazy import lazy_greedy
-from .random_greedy import random_greedy
-from .residual_random import residual_random_greedy
+from .continuous import SPEC as CONTINUOUS_GREEDY
+from .greedy import SPEC as GREEDY
+from .knapsack import SPEC as COST_BENEFIT_GREEDY
+from .lazy import SPEC as LAZY_GREEDY
+from .random_greedy import SPEC as RANDOM_GREEDY
+from .residual_random import SPEC as RESIDUAL_RANDOM_GREEDY
 from .result import Result
-from .stochastic import stochastic_greedy
+from .spec import SolverSpec, no_guarantee
+from .stochastic import SPEC as STOCHASTIC_GREEDY
 
-__all__ = ["SOLVERS", "register_solver", "get_solver", "auto_solver", "maximize"]
+__all__ = ["GUARANTEES", "SOLVERS", "SOLVER_SPECS", "register_solver", "get_solver",
+           "auto_solver", "guarantee", "maximize"]
 
-#: Registered solvers by name.
+#: Registered solvers by name: their :class:`~matroidopt.solver.spec.SolverSpec`.
+SOLVER_SPECS: dict[str, SolverSpec] = {}
+#: Registered solver functions by name (``SOLVER_SPECS[name].fn``).
 SOLVERS: dict[str, Callable[..., Result]] = {}
 
 
-def register_solver(name: str, fn: Callable[..., Result] | None = None):
+def register_solver(name: str, fn: Callable[..., Result] | None = None, *,
+                    guarantee: Callable[..., tuple[float | None, bool]] | None = None,
+                    rows: tuple = ()):
     """Register ``fn(utility, constraint, *, seed=None, **options) -> Result`` under ``name``.
 
     Usable as a decorator (``@register_solver("my_solver")``). Re-registering a name replaces
-    it.
+    it. ``guarantee(utility, constraint, **options) -> (ratio or None, in_expectation)`` is
+    what :func:`guarantee` answers for the solver (default: none), and ``rows`` its lines of
+    :data:`GUARANTEES`.
     """
     if not isinstance(name, str) or not name:
         raise InvalidInputError(f"name: expected a non-empty string, got {name!r}")
+    if guarantee is not None and not callable(guarantee):
+        raise InvalidInputError(f"guarantee: expected a callable, got {guarantee!r}")
 
     def deco(f: Callable[..., Result]) -> Callable[..., Result]:
         if not callable(f):
             raise InvalidInputError(f"fn: expected a callable, got {f!r}")
+        SOLVER_SPECS[name] = SolverSpec(name, f, guarantee or no_guarantee, tuple(rows))
         SOLVERS[name] = f
         return f
 
@@ -52,13 +63,35 @@ def get_solver(name: str) -> Callable[..., Result]:
         ) from None
 
 
-for _name, _fn in [("greedy", greedy), ("lazy_greedy", lazy_greedy),
-                   ("stochastic_greedy", stochastic_greedy),
-                   ("residual_random_greedy", residual_random_greedy),
-                   ("cost_benefit_greedy", cost_benefit_greedy),
-                   ("random_greedy", random_greedy),
-                   ("continuous_greedy", continuous_greedy)]:
-    register_solver(_name, _fn)
+for _spec in (GREEDY, LAZY_GREEDY, STOCHASTIC_GREEDY, RESIDUAL_RANDOM_GREEDY, COST_BENEFIT_GREEDY,
+              RANDOM_GREEDY, CONTINUOUS_GREEDY):
+    register_solver(_spec.name, _spec.fn, guarantee=_spec.guarantee, rows=_spec.rows)
+
+#: Human-readable guarantee table, (solver, constraint kind, utility class, ratio): the rows
+#: the built-in solvers declare in their specs.
+GUARANTEES: tuple[tuple[str, str, str, str], ...] = tuple(
+    row for spec in SOLVER_SPECS.values() for row in spec.rows)
+
+
+def guarantee(solver: str, utility: Utility, constraint: Constraint, **options: Any
+              ) -> tuple[float | None, bool]:
+    """The approximation ratio that applies to a solve, and whether it holds in expectation.
+
+    Answered by the solver's own guarantee function (its spec). Returns ``(None, False)``
+    when the declared properties of ``utility`` or the kind of ``constraint`` fall outside
+    the solver's rows of :data:`GUARANTEES`, or for a solver that declares none.
+
+    Examples
+    --------
+    >>> import matroidopt as mo
+    >>> f = mo.Modular([1.0, 2.0, 3.0])
+    >>> mo.guarantee("greedy", f, mo.UniformMatroid(3, 2))
+    (0.6321205588285577, False)
+    >>> mo.guarantee("residual_random_greedy", f, mo.PartitionMatroid([0, 0, 1], [1, 1]))
+    (0.25, True)
+    """
+    spec = SOLVER_SPECS.get(solver) if isinstance(solver, str) else None
+    return (None, False) if spec is None else spec.guarantee(utility, constraint, **options)
 
 
 def auto_solver(utility: Utility, constraint: Constraint | int) -> str:

@@ -12,9 +12,11 @@ from ..errors import InvalidInputError
 from ..seeds import make_rng
 from ..utility.base import Utility
 from ._run import Run
+from .greedy import greedy_guarantee
 from .result import Result
+from .spec import SolverSpec, exact_gamma, matroid_like
 
-__all__ = ["residual_random_greedy"]
+__all__ = ["SPEC", "residual_random_greedy", "residual_random_greedy_guarantee"]
 
 
 def residual_random_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
@@ -64,6 +66,7 @@ def residual_random_greedy(utility: Utility, constraint: Constraint | int, *, se
         )
     name = "greedy" if deterministic else "residual_random_greedy"
     run = Run(name, utility, constraint, progress=progress, certificate=certificate,
+              guarantee=greedy_guarantee if deterministic else residual_random_greedy_guarantee,
               needs="a monotone (weakly) submodular utility under a matroid")
     run.name = "residual_random_greedy"
     n = run.n
@@ -91,3 +94,23 @@ def residual_random_greedy(utility: Utility, constraint: Constraint | int, *, se
         if not run.cert_stale_ok:
             run.certify_fresh()
     return run.result()
+
+
+def residual_random_greedy_guarantee(utility: Utility, constraint: Constraint, *,
+                                     deterministic: bool = False, **options: Any
+                                     ) -> tuple[float | None, bool]:
+    """``(1 + 1/γ)^(-2)`` in expectation for monotone γ-weakly submodular ``f`` under any
+    matroid; with ``deterministic=True`` it is greedy, with greedy's rows."""
+    if deterministic:
+        return greedy_guarantee(utility, constraint)
+    gamma = exact_gamma(utility)
+    if gamma is not None and matroid_like(constraint):
+        return (1.0 + 1.0 / gamma) ** -2, True
+    return None, False
+
+
+SPEC = SolverSpec("residual_random_greedy", residual_random_greedy,
+                  residual_random_greedy_guarantee, rows=(
+                      ("residual_random_greedy", "any matroid", "monotone γ-weakly submodular",
+                       "(1 + 1/γ)^(-2) (expected)"),
+                  ))

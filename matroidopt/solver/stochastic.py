@@ -13,8 +13,9 @@ from ..seeds import make_rng
 from ..utility.base import Utility
 from ._run import Run, first_best, tie_rtol
 from .result import Result
+from .spec import E, SolverSpec
 
-__all__ = ["stochastic_greedy"]
+__all__ = ["SPEC", "stochastic_greedy", "stochastic_greedy_guarantee"]
 
 
 def stochastic_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
@@ -55,7 +56,7 @@ def stochastic_greedy(utility: Utility, constraint: Constraint | int, *, seed: A
     epsilon = check_real(epsilon, "epsilon", low=0.0, high=1.0, low_open=True, high_open=True)
     rng = make_rng(seed)
     run = Run("stochastic_greedy", utility, constraint, progress=progress,
-              certificate=certificate, epsilon=epsilon,
+              certificate=certificate, guarantee=stochastic_greedy_guarantee, epsilon=epsilon,
               needs="a monotone submodular utility under a cardinality constraint")
     n = run.n
     k = run.c._max_feasible_size()
@@ -79,3 +80,17 @@ def stochastic_greedy(utility: Utility, constraint: Constraint | int, *, seed: A
         alive[j] = False
     run.certify_fresh()
     return run.result(sample_size=s)
+
+
+def stochastic_greedy_guarantee(utility: Utility, constraint: Constraint, *,
+                                epsilon: float = 0.1, **options: Any
+                                ) -> tuple[float | None, bool]:
+    """``1 - 1/e - ε`` in expectation for monotone submodular ``f`` under cardinality."""
+    if utility.monotone and utility.submodular and constraint.kind == "cardinality":
+        return max(0.0, E - float(epsilon)), True
+    return None, False
+
+
+SPEC = SolverSpec("stochastic_greedy", stochastic_greedy, stochastic_greedy_guarantee, rows=(
+    ("stochastic_greedy(ε)", "cardinality", "monotone submodular", "1 - 1/e - ε (expected)"),
+))
