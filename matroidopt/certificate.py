@@ -25,21 +25,6 @@ from .constraint import Constraint
 
 __all__ = ["certificate_bound"]
 
-def __getattr__(name: str):
-    """``guarantee`` and ``GUARANTEES`` moved beside the solvers (their specs) and are read
-    from :mod:`matroidopt.solver.registry`; the old names here still work, deprecated."""
-    if name in ("guarantee", "GUARANTEES"):
-        import warnings
-
-        from .solver import registry
-
-        warnings.warn(f"matroidopt.certificate.{name} is deprecated; use matroidopt.{name} "
-                      "(each solver declares its guarantee in its SolverSpec)",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(registry, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def certificate_bound(value: float, gain_bounds: torch.Tensor, constraint: Constraint,
                       gamma: float = 1.0) -> float:
     """``value + (1/γ) · max_{I feasible} sum_{j in I} max(gain_bounds[j], 0)``.
