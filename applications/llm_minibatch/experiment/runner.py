@@ -67,9 +67,9 @@ ANCHOR_MODES = ("proportional", "balanced")
 class ExperimentConfig(RunSettings):
     """Settings of the experiment (the flags of ``python -m llm_minibatch experiment``).
 
-    Every field of :class:`~llm_minibatch.finetune.RunSettings` (pool and batch size,
-    learning rate, LoRA rank, features, base model, data, evaluation cadence, device,
-    threads, output folder, progress bar), and:
+    The run settings are those of :class:`~llm_minibatch.finetune.RunSettings`, shared with
+    the demo (their defaults here: 150 steps, conflicts every 10 steps, ``experiment_out``);
+    the experiment adds:
 
     Attributes
     ----------
