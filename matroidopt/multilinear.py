@@ -39,7 +39,7 @@ import torch
 from ._backend import as_float_tensor, check_int
 from .errors import InvalidInputError
 from .seeds import make_rng
-from .utility.base import Utility, check_finite_gains
+from .utility.base import Utility, check_finite_gains, check_utility
 from .utility.combinators import WeightedSum
 from .utility.coverage import WeightedCoverage
 from .utility.facility_location import FacilityLocation
@@ -59,14 +59,6 @@ _BLOCK_ENTRIES = 1 << 22  # kernel entries per client block of the facility-loca
 
 
 # ====================================================================== validation
-def _check_utility(f: Any) -> Utility:
-    if not isinstance(f, Utility):
-        raise InvalidInputError(
-            f"f: expected a matroidopt.Utility, got {type(f).__name__} "
-            f"(wrap plain functions with Utility.from_callable)")
-    return f
-
-
 def _check_x(f: Utility, x: Any) -> torch.Tensor:
     """``x`` as a float64 CPU tensor of shape ``(n,)`` with entries in ``[0, 1]``."""
     t = as_float_tensor(x, "x", ndim=1, device="cpu", dtype=torch.float64)
@@ -407,7 +399,7 @@ def multilinear_value(f: Utility, x, samples: int | None = None, seed: Any = Non
     >>> abs(v - 1.25) < 4 * se
     True
     """
-    f = _check_utility(f)
+    f = check_utility(f, "f")
     xt = _check_x(f, x)
     samples = _check_samples(samples)
     if samples is None and has_closed_form(f):
@@ -461,7 +453,7 @@ def multilinear_gradient(f: Utility, x, samples: int | None = None, seed: Any = 
     >>> mo.multilinear_gradient(mo.Modular([3.0, -1.0]), [0.2, 0.9]).tolist()
     [3.0, -1.0]
     """
-    f = _check_utility(f)
+    f = check_utility(f, "f")
     xt = _check_x(f, x)
     samples = _check_samples(samples)
     if samples is None and has_closed_form(f):

@@ -42,7 +42,7 @@ import torch
 from ._backend import as_float_tensor, check_real
 from .constraint import Constraint, Intersection, Knapsack
 from .errors import InvalidInputError
-from .matroid.base import Matroid
+from .matroid.base import Matroid, check_matroid
 
 __all__ = ["Polytope", "MatroidPolytope", "polytope", "in_matroid_polytope",
            "project_onto_matroid_polytope", "decompose_matroid_point", "lp_solver",
@@ -110,13 +110,6 @@ def _point(x: Any, n: int, name: str = "x", cube: bool = True) -> np.ndarray:
         bad = t.min() if t.min() < 0.0 else t.max()
         raise InvalidInputError(f"{name}: expected a point of [0, 1]^n, found the entry {bad}")
     return t.copy()
-
-
-def _check_matroid(matroid: Any) -> Matroid:
-    if not isinstance(matroid, Matroid):
-        raise InvalidInputError(
-            f"matroid: expected a matroidopt Matroid, got {type(matroid).__name__}")
-    return matroid
 
 
 # ====================================================================== descriptions
@@ -397,7 +390,7 @@ class MatroidPolytope(Polytope):
     """
 
     def __init__(self, matroid: Matroid) -> None:
-        self.matroid = _check_matroid(matroid)
+        self.matroid = check_matroid(matroid)
         super().__init__(matroid.n, description=f"P({matroid!r})")
         self._built = False
 
@@ -554,7 +547,7 @@ def in_matroid_polytope(matroid: Matroid, x, tol: float = 1e-9, method: str = "a
     >>> mo.in_matroid_polytope(tri, [2/3, 2/3, 2/3]), mo.in_matroid_polytope(tri, [1, 1, 0.1])
     (True, False)
     """
-    m = _check_matroid(matroid)
+    m = check_matroid(matroid)
     v = _point(x, m.n)
     tol = check_real(tol, "tol", low=0.0)
     methods = ("auto", "family", "rank_inequalities", "decomposition")
@@ -602,7 +595,7 @@ def project_onto_matroid_polytope(matroid: Matroid, x) -> np.ndarray:
     >>> mo.project_onto_matroid_polytope(m, [0.9, 0.5, 1.3]).round(6).tolist()
     [0.7, 0.3, 1.0]
     """
-    m = _check_matroid(matroid)
+    m = check_matroid(matroid)
     v = _point(x, m.n, cube=False)
     A, b, how = _matroid_rows(m, "matroid")
     return Polytope(m.n, A, b, description=how).project(v)
@@ -659,7 +652,7 @@ def decompose_matroid_point(matroid: Matroid, x, tol: float = 1e-9
     >>> bool(np.allclose(sum(c * np.isin(np.arange(3), S) for S, c in zip(sets, w)), 0.5))
     True
     """
-    m = _check_matroid(matroid)
+    m = check_matroid(matroid)
     v = _point(x, m.n)
     tol = check_real(tol, "tol", low=0.0)
     sets, lam, total = _column_generation(m, v)

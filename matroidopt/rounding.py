@@ -23,7 +23,7 @@ import torch
 
 from ._backend import as_float_tensor, as_index_tensor
 from .errors import InvalidInputError
-from .matroid.base import Matroid
+from .matroid.base import Matroid, check_matroid
 from .seeds import make_rng
 
 __all__ = ["swap_rounding", "pipage_rounding", "pipage_supported"]
@@ -34,13 +34,6 @@ _TOL = 1e-9   # slack on x(A) <= capacity(A) when checking x ∈ P(M)
 
 def _rng(seed: Any) -> np.random.Generator:
     return make_rng(seed)
-
-
-def _check_matroid(matroid: Any) -> Matroid:
-    if not isinstance(matroid, Matroid):
-        raise InvalidInputError(
-            f"matroid: expected a matroidopt Matroid, got {type(matroid).__name__}")
-    return matroid
 
 
 # ====================================================================== swap rounding
@@ -88,7 +81,7 @@ def swap_rounding(matroid: Matroid, bases, weights=None, seed: Any = None) -> np
     >>> m.is_basis(S), len(S)
     (True, 2)
     """
-    m = _check_matroid(matroid)
+    m = check_matroid(matroid)
     if isinstance(bases, (str, bytes)) or not hasattr(bases, "__iter__"):
         raise InvalidInputError("bases: expected a sequence of bases (collections of indices)")
     bases = [_as_basis(m, b, f"bases[{i}]") for i, b in enumerate(bases)]
@@ -258,7 +251,7 @@ def pipage_rounding(matroid: Matroid, x, seed: Any = None) -> np.ndarray:
     >>> m.is_independent(S), len(S)
     (True, 2)
     """
-    m = _check_matroid(matroid)
+    m = check_matroid(matroid)
     family = _laminar_family(m)
     xt = as_float_tensor(x, "x", ndim=1, device="cpu", dtype=torch.float64)
     if xt.numel() != m.n:

@@ -12,6 +12,7 @@ private ``_`` methods assume valid input).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +22,15 @@ from ..constraint import Constraint, ConstraintState, _order_desc
 from ..errors import InvalidInputError
 
 __all__ = ["Matroid"]
+
+
+def check_matroid(matroid: Any, name: str = "matroid") -> Matroid:
+    """``matroid`` if it is a :class:`Matroid`, else an :class:`InvalidInputError` naming
+    ``name``."""
+    if not isinstance(matroid, Matroid):
+        raise InvalidInputError(
+            f"{name}: expected a matroidopt Matroid, got {type(matroid).__name__}")
+    return matroid
 
 
 class Matroid(Constraint):

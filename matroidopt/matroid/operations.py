@@ -10,18 +10,12 @@ import torch
 from .._backend import as_index_tensor, check_int
 from ..constraint import ConstraintState
 from ..errors import InvalidInputError
-from .base import Matroid
+from .base import Matroid, check_matroid
 
 __all__ = [
     "TruncatedMatroid", "RestrictedMatroid", "ContractedMatroid", "DirectSumMatroid",
     "truncate", "restrict", "contract", "direct_sum",
 ]
-
-
-def _check_matroid(M, name: str) -> Matroid:
-    if not isinstance(M, Matroid):
-        raise InvalidInputError(f"{name}: expected a Matroid, got {type(M).__name__}")
-    return M
 
 
 def _inverse(elements: torch.Tensor, n: int) -> torch.Tensor:
@@ -59,7 +53,7 @@ class TruncatedMatroid(Matroid):
     """
 
     def __init__(self, M: Matroid, k: int) -> None:
-        self.M = _check_matroid(M, "M")
+        self.M = check_matroid(M, "M")
         super().__init__(M.n)
         self.k = min(check_int(k, "k", minimum=0), self.n)  # k >= n: no limit, stored as n
 
@@ -126,7 +120,7 @@ class RestrictedMatroid(Matroid):
     """
 
     def __init__(self, M: Matroid, elements: Iterable[int]) -> None:
-        self.M = _check_matroid(M, "M")
+        self.M = check_matroid(M, "M")
         self.elements = as_index_tensor(elements, M.n, "elements").cpu().clone()
         super().__init__(self.elements.numel())
         self._inverse = _inverse(self.elements, M.n)
@@ -201,7 +195,7 @@ class ContractedMatroid(Matroid):
     """
 
     def __init__(self, M: Matroid, S: Iterable[int]) -> None:
-        self.M = _check_matroid(M, "M")
+        self.M = check_matroid(M, "M")
         contracted = sorted(as_index_tensor(S, M.n, "S").tolist())
         keep = torch.ones(M.n, dtype=torch.bool)
         if contracted:
@@ -277,7 +271,7 @@ class DirectSumMatroid(Matroid):
         if not matroids:
             raise InvalidInputError("matroids: expected at least one Matroid")
         for i, m in enumerate(matroids):
-            _check_matroid(m, f"matroids[{i}]")
+            check_matroid(m, f"matroids[{i}]")
         self.matroids: tuple[Matroid, ...] = tuple(matroids)
         sizes = [m.n for m in self.matroids]
         starts = [0]

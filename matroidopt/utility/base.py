@@ -326,6 +326,16 @@ class Utility(abc.ABC):
         return RestrictedUtility(self, elements)
 
 
+def check_utility(f: Any, name: str = "utility") -> Utility:
+    """``f`` if it is a :class:`Utility`, else an :class:`InvalidInputError` naming
+    ``name``."""
+    if not isinstance(f, Utility):
+        raise InvalidInputError(
+            f"{name}: expected a matroidopt.Utility, got {type(f).__name__} "
+            "(wrap plain functions with Utility.from_callable)")
+    return f
+
+
 def check_finite_gains(utility: Utility, gains: torch.Tensor, candidates: torch.Tensor,
                        step: int | None = None) -> None:
     """Raise :class:`InvalidInputError` naming ``utility`` if a marginal gain is NaN or

@@ -18,7 +18,7 @@ import torch
 
 from .._backend import as_index_tensor, check_real
 from ..errors import InvalidInputError
-from .base import Utility, UtilityState
+from .base import Utility, UtilityState, check_utility
 
 __all__ = ["WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility"]
 
@@ -31,12 +31,6 @@ def _same_device(a: torch.device, b: torch.device) -> bool:
         return d.index
 
     return a.type == b.type and index(a) == index(b)
-
-
-def _check_utility(f, name: str) -> Utility:
-    if not isinstance(f, Utility):
-        raise InvalidInputError(f"{name}: expected a matroidopt Utility, got {type(f).__name__}")
-    return f
 
 
 class WeightedSum(Utility):
@@ -86,7 +80,7 @@ class WeightedSum(Utility):
     def __init__(self, utilities: Sequence[Utility], weights: Sequence[float]) -> None:
         if isinstance(utilities, Utility) or not isinstance(utilities, Iterable):
             raise InvalidInputError("utilities: expected a non-empty sequence of Utility objects")
-        utilities = [_check_utility(u, "utilities") for u in utilities]
+        utilities = [check_utility(u, "utilities") for u in utilities]
         if not utilities:
             raise InvalidInputError("utilities: expected a non-empty sequence of Utility objects")
         try:
@@ -197,7 +191,7 @@ class TruncatedUtility(Utility):
     """
 
     def __init__(self, f: Utility, cap: float) -> None:
-        f = _check_utility(f, "f")
+        f = check_utility(f, "f")
         cap = check_real(cap, "cap", low=0.0)
         super().__init__(f.n, monotone=f.monotone, submodular=f.monotone and f.submodular,
                          normalized=f.normalized, nonnegative=f.nonnegative, device=f.device,
@@ -262,7 +256,7 @@ class ConditionedUtility(Utility):
     """
 
     def __init__(self, f: Utility, given: Iterable[int]) -> None:
-        f = _check_utility(f, "f")
+        f = check_utility(f, "f")
         if given is None:
             raise InvalidInputError("given: expected an iterable of indices, got None")
         A = as_index_tensor(given, f.n, "given", device=f.device, unique=False)
@@ -340,7 +334,7 @@ class RestrictedUtility(Utility):
     """
 
     def __init__(self, f: Utility, elements: Sequence[int]) -> None:
-        f = _check_utility(f, "f")
+        f = check_utility(f, "f")
         if elements is None:
             raise InvalidInputError("elements: expected a sequence of distinct indices, got None")
         E = as_index_tensor(elements, f.n, "elements", device=f.device, unique=True)
