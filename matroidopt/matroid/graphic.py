@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 import torch
+from networkx.utils import UnionFind
 
 from ..errors import InvalidInputError
 from .base import Matroid
@@ -78,20 +79,11 @@ class GraphicMatroid(Matroid):
         return torch.where(comp == b, a, comp)
 
     def _rank(self, idx):
-        parent: dict[int, int] = {}
-
-        def find(x: int) -> int:
-            root = x
-            while parent.get(root, root) != root:
-                root = parent[root]
-            while x != root:  # path compression
-                parent[x], x = root, parent.get(x, x)
-            return root
-
+        components = UnionFind()  # networkx's union–find: path compression, union by size
         rank = 0
         for e in idx:
-            a, b = find(self._ends[e][0]), find(self._ends[e][1])
-            if a != b:
-                parent[a] = b
+            a, b = self._ends[e]
+            if components[a] != components[b]:
+                components.union(a, b)
                 rank += 1
         return rank
