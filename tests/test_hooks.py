@@ -110,3 +110,28 @@ def test_the_documented_names_keep_working():
     assert mo.GUARANTEES[1] == ("greedy, lazy_greedy", "any matroid", "monotone submodular",
                                 "1/2")
     assert mo.guarantee("no_such_solver", mo.Modular([1.0]), 1) == (None, False)
+
+
+def test_a_truncation_composes_its_matroids_laminar_family():
+    """truncate(M, k) of a partition or laminar matroid is laminar again: pipage rounding and
+    the compact polytope apply, and agree with the matroid's own independence oracle."""
+    import itertools
+
+    rng = np.random.default_rng(4)
+    for base in (mo.PartitionMatroid([0, 0, 1, 1, 2, 2], [2, 1, 2]),
+                 mo.UniformMatroid(6, 4),
+                 LaminarMatroid(6, [[0, 1, 2], [0, 1], [3, 4, 5]], [2, 1, 2])):
+        m = mo.truncate(base, 3)
+        family = m._laminar_family()
+        assert family is not None and mo.pipage_supported(m)
+        for r in range(7):  # the family's capacities define exactly m's independent sets
+            for S in itertools.combinations(range(6), r):
+                by_family = all(len(set(S) & set(members.tolist())) <= cap
+                                for members, cap in family)
+                assert by_family == m.is_independent(list(S)), (base, S)
+        x = np.full(6, 0.4)  # inside every polytope here (each capacity holds)
+        assert m.polytope_contains(x) and not m.polytope_contains(np.full(6, 0.6))
+        for seed in range(5):
+            S = np.asarray(mo.pipage_rounding(m, x, seed=int(rng.integers(100)) + seed))
+            assert m.is_independent(S.tolist()) and len(S) >= 2
+    assert mo.truncate(mo.LinearMatroid(np.eye(3)), 2)._laminar_family() is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import torch
 
 from .._backend import as_index_tensor, check_int
@@ -86,6 +87,20 @@ class TruncatedMatroid(Matroid):
 
     def _max_feasible_size(self):
         return min(self.M._max_feasible_size(), self.k)
+
+    def _laminar_family(self):
+        """``M``'s laminar family with the whole ground set capped at ``k`` (still laminar:
+        the ground set contains every set, and it comes last)."""
+        family = self.M._laminar_family()
+        if family is None:
+            return None
+        family = list(family)
+        if family and len(family[-1][0]) == self.n:  # M already caps the whole ground set
+            members, cap = family[-1]
+            family[-1] = (members, min(int(cap), self.k))
+        else:
+            family.append((np.arange(self.n), self.k))
+        return family
 
 
 class RestrictedMatroid(Matroid):
