@@ -64,6 +64,7 @@ from .solver import (
     register_solver,
     residual_random_greedy,
     stochastic_greedy,
+    unregister_solver,
 )
 from .utility import (
     CONCAVE_FUNCTIONS,
@@ -98,7 +99,7 @@ __all__ = [
     "TransversalMatroid", "LinearMatroid", "TruncatedMatroid", "RestrictedMatroid",
     "ContractedMatroid", "DirectSumMatroid", "truncate", "restrict", "contract", "direct_sum",
     "Result", "SOLVERS", "SOLVER_SPECS", "SolverSpec", "auto_solver", "get_solver",
-    "register_solver", "maximize",
+    "register_solver", "unregister_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy", "continuous_greedy",
     "multilinear_value", "multilinear_gradient", "has_closed_form",

@@ -152,8 +152,8 @@ def _matroid_rows(m: Matroid, name: str) -> tuple[np.ndarray, np.ndarray, str]:
         raise InvalidInputError(
             f"{name}: the polytope of a {type(m).__name__} is described here by its 2^n rank "
             f"inequalities, only for n <= {MAX_RANK_INEQUALITY_N} (got n = {m.n}); "
-            f"UniformMatroid, PartitionMatroid and LaminarMatroid have compact descriptions "
-            f"for any n")
+            f"uniform, partition and laminar matroids and their truncations have compact "
+            f"descriptions for any n")
     A, b = _rank_inequalities(m)
     return A, b, "rank inequalities"
 

@@ -166,7 +166,7 @@ def _laminar_family(m: Matroid) -> list[tuple[np.ndarray, int]]:
     if family is None:
         raise InvalidInputError(
             f"matroid: pipage rounding needs a matroid given by capacities on a laminar family "
-            f"(UniformMatroid, PartitionMatroid, LaminarMatroid), got {type(m).__name__}; use "
+            f"(uniform, partition, laminar, and their truncations), got {type(m).__name__}; use "
             "swap rounding for other matroids")
     return family
 

@@ -87,8 +87,15 @@ def test_a_registered_solver_declares_its_guarantee():
             (None, False)
     finally:
         for name in ("best_single", "no_claim"):
-            mo.SOLVERS.pop(name, None)
-            mo.SOLVER_SPECS.pop(name, None)
+            if name in mo.SOLVERS:
+                mo.unregister_solver(name)
+    assert "best_single" not in mo.SOLVER_SPECS
+    with pytest.raises(InvalidInputError, match=r"^solver: unknown solver 'best_single'"):
+        mo.unregister_solver("best_single")
+    mo.register_solver("stale", best_single, guarantee=half)
+    del mo.SOLVERS["stale"]  # deleted by hand: no guarantee is answered for it any more
+    assert mo.guarantee("stale", mo.Modular([1.0]), mo.UniformMatroid(1, 1)) == (None, False)
+    mo.SOLVER_SPECS.pop("stale")
     with pytest.raises(InvalidInputError, match=r"^guarantee:"):
         mo.register_solver("bad", best_single, guarantee=3)
 

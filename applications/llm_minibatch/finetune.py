@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from matroidopt.errors import InvalidInputError
 from matroidopt.validation import check_int, check_real
@@ -250,17 +251,6 @@ def count_domains(labels: Sequence[Any]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def _no_bar() -> Any:
-    class _Bar:
-        def update(self, n: int = 1) -> None:
-            pass
-
-        def set_postfix_str(self, s: str) -> None:
-            pass
-
-    return _Bar()
-
-
 def _pretrain(model: torch.nn.Module, tokenizer: Any, settings: RunSettings, seed: int,
               exclude: set, device: torch.device, bar: Any) -> list[float]:
     """Full-parameter pre-training on a separately generated corpus (without the prompts in
@@ -301,7 +291,7 @@ def base_model(settings: RunSettings, seed: int, exclude: set = frozenset(),
     whose prompts are not in ``exclude``.
     """
     device = torch.device(device)
-    bar = bar if bar is not None else _no_bar()
+    bar = bar if bar is not None else tqdm(disable=True)
     if settings.model is not None:
         tokenizer = load_tokenizer(settings.model)
         model = load_model(settings.model, device=device)
@@ -373,7 +363,7 @@ def finetune(method: str, base: torch.nn.Module, tokenizer: Any, settings: RunSe
     validation passes.
     """
     device = torch.device(device)
-    bar = bar if bar is not None else _no_bar()
+    bar = bar if bar is not None else tqdm(disable=True)
     s = settings
     model = add_lora(copy.deepcopy(base), r=s.lora_r, alpha=2 * s.lora_r,
                      target_modules=("q_proj", "k_proj", "v_proj", "o_proj"), seed=seed)

@@ -15,6 +15,7 @@ from .registry import (
     guarantee,
     maximize,
     register_solver,
+    unregister_solver,
 )
 from .residual_random import residual_random_greedy
 from .result import Result
@@ -23,7 +24,7 @@ from .stochastic import stochastic_greedy
 
 __all__ = [
     "Result", "SOLVERS", "SOLVER_SPECS", "SolverSpec", "GUARANTEES", "guarantee",
-    "auto_solver", "get_solver", "register_solver", "maximize",
+    "auto_solver", "get_solver", "register_solver", "unregister_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy", "continuous_greedy",
     "measured_continuous_greedy", "FractionalResult",

@@ -214,7 +214,8 @@ def continuous_greedy(utility: Utility, constraint, *, steps: int | None = None,
             f"greedy)")
     if rounding == "pipage" and not pipage_supported(c):
         raise InvalidInputError(
-            f"rounding: 'pipage' supports UniformMatroid, PartitionMatroid and LaminarMatroid, "
+            f"rounding: 'pipage' supports matroids given by capacities on a laminar family "
+            f"(uniform, partition, laminar, and their truncations), "
             f"got {type(c).__name__}; use rounding='swap'")
     closed = samples is None and has_closed_form(u)
     m = None if closed else (samples or DEFAULT_CG_SAMPLES)

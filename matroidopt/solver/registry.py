@@ -19,8 +19,8 @@ from .result import Result
 from .spec import SolverSpec, no_guarantee
 from .stochastic import SPEC as STOCHASTIC_GREEDY
 
-__all__ = ["GUARANTEES", "SOLVERS", "SOLVER_SPECS", "register_solver", "get_solver",
-           "auto_solver", "guarantee", "maximize"]
+__all__ = ["GUARANTEES", "SOLVERS", "SOLVER_SPECS", "register_solver", "unregister_solver",
+           "get_solver", "auto_solver", "guarantee", "maximize"]
 
 #: Registered solvers by name: their :class:`~matroidopt.solver.spec.SolverSpec`.
 SOLVER_SPECS: dict[str, SolverSpec] = {}
@@ -35,8 +35,9 @@ def register_solver(name: str, fn: Callable[..., Result] | None = None, *,
 
     Usable as a decorator (``@register_solver("my_solver")``). Re-registering a name replaces
     it. ``guarantee(utility, constraint, **options) -> (ratio or None, in_expectation)`` is
-    what :func:`guarantee` answers for the solver (default: none), and ``rows`` its lines of
-    :data:`GUARANTEES`.
+    what :func:`guarantee` answers for the solver (default: none); ``rows`` are its
+    human-readable table lines, kept in ``SOLVER_SPECS[name].rows`` (:data:`GUARANTEES` is
+    the built-in solvers' table). Unregister with :func:`unregister_solver`.
     """
     if not isinstance(name, str) or not name:
         raise InvalidInputError(f"name: expected a non-empty string, got {name!r}")
@@ -51,6 +52,13 @@ def register_solver(name: str, fn: Callable[..., Result] | None = None, *,
         return f
 
     return deco if fn is None else deco(fn)
+
+
+def unregister_solver(name: str) -> None:
+    """Remove the solver registered under ``name`` (its function and its spec)."""
+    get_solver(name)  # an unknown name is an error naming the registered ones
+    SOLVERS.pop(name)
+    SOLVER_SPECS.pop(name, None)
 
 
 def get_solver(name: str) -> Callable[..., Result]:
@@ -90,7 +98,8 @@ def guarantee(solver: str, utility: Utility, constraint: Constraint, **options: 
     >>> mo.guarantee("residual_random_greedy", f, mo.PartitionMatroid([0, 0, 1], [1, 1]))
     (0.25, True)
     """
-    spec = SOLVER_SPECS.get(solver) if isinstance(solver, str) else None
+    # a name deleted from SOLVERS by hand is no longer a solver, whatever spec was left
+    spec = SOLVER_SPECS.get(solver) if isinstance(solver, str) and solver in SOLVERS else None
     return (None, False) if spec is None else spec.guarantee(utility, constraint, **options)
 
 
