@@ -180,6 +180,34 @@ def as_float_tensor(
     return t
 
 
+def as_point(x: Any, n: int, name: str = "x", *, cube: bool = True) -> torch.Tensor:
+    """``x`` as a new float64 CPU tensor of shape ``(n,)``; with ``cube`` (default) every entry
+    must lie in ``[0, 1]`` (a fractional point for the multilinear extension, a polytope or
+    a rounding scheme).
+
+    Examples
+    --------
+    >>> from matroidopt.validation import as_point
+    >>> as_point([0.5, 1.0], 2).tolist()
+    [0.5, 1.0]
+    >>> as_point([0.5, 1.5], 2)
+    Traceback (most recent call last):
+    ...
+    matroidopt.errors.InvalidInputError: x: expected a point of [0, 1]^n, found the entry 1.5
+    """
+    t = as_float_tensor(x, name, ndim=1, device="cpu", dtype=torch.float64).clone()
+    if t.numel() != n:
+        raise InvalidInputError(
+            f"{name}: expected length {n} (the ground-set size), got {t.numel()}")
+    if cube and t.numel():
+        lo, hi = float(t.min()), float(t.max())
+        if lo < 0.0 or hi > 1.0:
+            bad = lo if lo < 0.0 else hi
+            raise InvalidInputError(
+                f"{name}: expected a point of [0, 1]^n, found the entry {bad}")
+    return t
+
+
 def as_sparse_2d(x, name: str, fmt: str):
     """A scipy.sparse input as a 2-D CSC or CSR matrix, rejecting other shapes (scipy's own
     errors name no argument)."""

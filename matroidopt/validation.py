@@ -22,6 +22,7 @@ from __future__ import annotations
 from ._backend import (
     as_float_tensor,
     as_index_tensor,
+    as_point,
     check_int,
     check_real,
     is_torch,
@@ -29,5 +30,5 @@ from ._backend import (
     resolve_dtype,
 )
 
-__all__ = ["as_float_tensor", "as_index_tensor", "check_int", "check_real", "is_torch",
+__all__ = ["as_float_tensor", "as_index_tensor", "as_point", "check_int", "check_real", "is_torch",
            "resolve_device", "resolve_dtype"]
