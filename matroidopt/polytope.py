@@ -44,7 +44,7 @@ from .constraint import Constraint, Intersection, Knapsack
 from .errors import InvalidInputError
 from .matroid.base import Matroid, check_matroid
 
-__all__ = ["Polytope", "MatroidPolytope", "polytope", "in_matroid_polytope",
+__all__ = ["Polytope", "MatroidPolytope", "polytope_of", "polytope", "in_matroid_polytope",
            "project_onto_matroid_polytope", "decompose_matroid_point", "lp_solver",
            "MAX_RANK_INEQUALITY_N"]
 
@@ -428,7 +428,7 @@ def _as_list(cons) -> list:
     return [cons]
 
 
-def polytope(*constraints) -> Polytope:
+def polytope_of(*constraints) -> Polytope:
     """The polytope of one or more constraints over the same ground set (their intersection).
 
     Parameters
@@ -479,6 +479,9 @@ def polytope(*constraints) -> Polytope:
     for p in parts[1:]:
         out = out & p
     return out
+
+
+polytope = polytope_of  # the former name (being deprecated)
 
 
 def _part(c: Any) -> Polytope:
