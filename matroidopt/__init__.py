@@ -12,7 +12,9 @@ Utilities (set functions), constraints (matroids, knapsacks, intersections) and 
 Every public name is importable from here.
 """
 
-from . import errors
+# _deprecated attaches the deprecated matroid methods; polytope is the module (calling it is
+# the deprecated alias of polytope_of)
+from . import _deprecated, errors, polytope  # noqa: F401
 from .certificate import certificate_bound
 from .constraint import Constraint, ConstraintState, Intersection, Knapsack
 from .errors import AssumptionWarning, InvalidInputError
@@ -35,12 +37,13 @@ from .matroid import (
 )
 from .multilinear import has_closed_form, multilinear_gradient, multilinear_value
 from .polytope import (
+    MAX_RANK_INEQUALITY_N,
     MatroidPolytope,
     Polytope,
     decompose_matroid_point,
     in_matroid_polytope,
     lp_solver,
-    polytope,
+    polytope_of,
     project_onto_matroid_polytope,
 )
 from .rounding import pipage_rounding, pipage_supported, swap_rounding
@@ -105,7 +108,8 @@ __all__ = [
     "multilinear_value", "multilinear_gradient", "has_closed_form",
     "swap_rounding", "pipage_rounding", "pipage_supported",
     "measured_continuous_greedy", "FractionalResult",
-    "Polytope", "MatroidPolytope", "polytope", "in_matroid_polytope",
-    "project_onto_matroid_polytope", "decompose_matroid_point", "lp_solver",
+    "Polytope", "MatroidPolytope", "polytope_of", "lp_solver", "MAX_RANK_INEQUALITY_N",
+    "polytope", "in_matroid_polytope", "project_onto_matroid_polytope",
+    "decompose_matroid_point",
     "guarantee", "certificate_bound", "GUARANTEES",
 ]

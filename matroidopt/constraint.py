@@ -140,6 +140,19 @@ class Constraint(abc.ABC):
             return 0.0
         return float(w[self._greedy_extension(self._init_state(), order)].sum())
 
+    def _linear_rows(self, name: str = "constraint"
+                     ) -> tuple[np.ndarray, np.ndarray, str] | None:
+        """Hook: the constraint's linear description ``(A, b, description)``.
+
+        With the box ``0 <= x <= 1``, the inequalities ``A x <= b`` describe a down-closed
+        polytope that contains the indicator vector of every feasible set (for a matroid,
+        exactly their convex hull), ``description`` saying which one in words. None (the
+        default) when the constraint has no linear description; an
+        :class:`~matroidopt.errors.InvalidInputError` naming ``name`` when it has one too
+        large to build. :func:`matroidopt.polytope_of` reads it.
+        """
+        return None
+
     #: True when :meth:`_max_weight_sum` is a cheap vectorised call (the certificate is then
     #: refreshed after every step rather than on a geometric schedule).
     _cheap_max_weight: bool = False
@@ -240,6 +253,10 @@ class Knapsack(Constraint):
     def _add_data(self, state, j):
         return state.data + float(self.costs[j])
 
+    def _linear_rows(self, name: str = "constraint"):
+        return (self.costs.numpy().astype(np.float64)[None, :], np.array([self.budget]),
+                repr(self))
+
     def _max_weight_sum(self, weights):
         """Fractional-knapsack (LP relaxation) bound: greedy by weight/cost, last item split."""
         w = weights.detach().to("cpu", torch.float64).clamp_min(0.0)
@@ -324,6 +341,14 @@ class Intersection(Constraint):
 
     def _max_feasible_size(self) -> int:
         return min(m._max_feasible_size() for m in self.matroids)
+
+    def _linear_rows(self, name: str = "constraint"):
+        """The rows of every matroid stacked: the intersection of their polytopes."""
+        parts = [m._linear_rows(name) for m in self.matroids]
+        if any(p is None for p in parts):
+            return None
+        return (np.vstack([A for A, _b, _d in parts]), np.concatenate([b for _A, b, _d in parts]),
+                " ∩ ".join(d for _A, _b, d in parts))
 
     def _max_weight_sum(self, weights):
         """Each matroid's max-weight independent set bounds the common one: take the least."""

@@ -22,10 +22,17 @@ inequalities and solved as LPs with cvxpy:
 * :meth:`Polytope.from_cvxpy` takes any user description as cvxpy constraints on a variable
   ``x ∈ [0, 1]^n`` (it must be down-closed; that ``0 ∈ P`` is checked).
 
-Matroid helpers (:func:`in_matroid_polytope`, :func:`project_onto_matroid_polytope`,
-:func:`decompose_matroid_point`) test membership, project, and write a point of ``P(M)`` as
-a convex combination of independent sets (Carathéodory, by column generation whose pricing
-step is the maximum-weight independent set).
+Each constraint describes itself through the hook ``Constraint._linear_rows()``;
+:func:`polytope_of` only stacks the rows. A :class:`MatroidPolytope` (what
+``polytope_of(matroid)`` returns) tests membership (:meth:`MatroidPolytope.contains`),
+projects (:meth:`Polytope.project`) and writes a point of ``P(M)`` as a convex combination of
+independent sets (:meth:`MatroidPolytope.decompose`: Carathéodory, by column generation
+whose pricing step is the maximum-weight independent set). That is the one spelling of each
+operation; the former helpers ``in_matroid_polytope``, ``project_onto_matroid_polytope``,
+``decompose_matroid_point`` and the call ``matroidopt.polytope(...)`` are deprecated aliases.
+
+This module is importable as ``matroidopt.polytope``; calling the module itself, as in
+``mo.polytope_of(c)``, still works (deprecated) and means ``mo.polytope_of(c)``.
 """
 
 from __future__ import annotations
@@ -33,23 +40,19 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import types
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
-from ._backend import as_float_tensor, check_real
-from .constraint import Constraint, Intersection, Knapsack
-from .errors import InvalidInputError
-from .matroid.base import Matroid, check_matroid
+from ._backend import as_point, check_real
+from .constraint import Constraint
+from .errors import InvalidInputError, warn_deprecated
+from .matroid.base import MAX_RANK_INEQUALITY_N, Matroid, check_matroid
 
-__all__ = ["Polytope", "MatroidPolytope", "polytope_of", "polytope", "in_matroid_polytope",
-           "project_onto_matroid_polytope", "decompose_matroid_point", "lp_solver",
-           "MAX_RANK_INEQUALITY_N"]
-
-#: Largest ground set for which a matroid's ``2^n`` rank inequalities are enumerated.
-MAX_RANK_INEQUALITY_N = 12
+__all__ = ["Polytope", "MatroidPolytope", "polytope_of", "lp_solver", "MAX_RANK_INEQUALITY_N",
+           "in_matroid_polytope", "project_onto_matroid_polytope", "decompose_matroid_point"]
 
 _LP_PREFERENCE = ("HIGHS", "CLARABEL")
 _QP_PREFERENCE = ("HIGHS", "CLARABEL", "OSQP", "SCS")
@@ -101,74 +104,22 @@ def lp_solver(problem: str = "lp") -> str:
         f"{_LP_PREFERENCE if problem == 'lp' else _QP_PREFERENCE}); pip install clarabel")
 
 
-# ====================================================================== validation
 def _point(x: Any, n: int, name: str = "x", cube: bool = True) -> np.ndarray:
-    t = as_float_tensor(x, name, ndim=1, device="cpu", dtype=torch.float64).numpy()
-    if t.size != n:
-        raise InvalidInputError(f"{name}: expected length {n} (the ground-set size), got {t.size}")
-    if cube and t.size and (t.min() < 0.0 or t.max() > 1.0):
-        bad = t.min() if t.min() < 0.0 else t.max()
-        raise InvalidInputError(f"{name}: expected a point of [0, 1]^n, found the entry {bad}")
-    return t.copy()
-
-
-# ====================================================================== descriptions
-def _compact_family(m: Matroid) -> list[tuple[np.ndarray, int]] | None:
-    return m._laminar_family()
-
-
-def _rank_inequalities(m: Matroid) -> tuple[np.ndarray, np.ndarray]:
-    """All ``x(S) <= r(S)`` with ``r(S) < |S|`` (the others follow from ``x <= 1``), by brute
-    force over the ``2^n`` subsets (``n <= MAX_RANK_INEQUALITY_N``)."""
-    cache = getattr(m, "_rank_inequality_cache", None)
-    if cache is not None:
-        return cache
-    n = m.n
-    rows, rhs = [], []
-    for mask in range(1, 1 << n):
-        S = [j for j in range(n) if mask >> j & 1]
-        r = m._rank(S)
-        if r < len(S):
-            row = np.zeros(n)
-            row[S] = 1.0
-            rows.append(row)
-            rhs.append(float(r))
-    out = (np.array(rows).reshape(len(rows), n), np.array(rhs))
-    try:
-        m._rank_inequality_cache = out
-    except AttributeError:  # pragma: no cover - slotted subclasses
-        pass
-    return out
-
-
-def _matroid_rows(m: Matroid, name: str) -> tuple[np.ndarray, np.ndarray, str]:
-    family = _compact_family(m)
-    if family is not None:
-        A = np.zeros((len(family), m.n))
-        for i, (S, _cap) in enumerate(family):
-            A[i, S] = 1.0
-        return A, np.array([float(c) for _S, c in family]), "compact"
-    if m.n > MAX_RANK_INEQUALITY_N:
-        raise InvalidInputError(
-            f"{name}: the polytope of a {type(m).__name__} is described here by its 2^n rank "
-            f"inequalities, only for n <= {MAX_RANK_INEQUALITY_N} (got n = {m.n}); "
-            f"uniform, partition and laminar matroids and their truncations have compact "
-            f"descriptions for any n")
-    A, b = _rank_inequalities(m)
-    return A, b, "rank inequalities"
+    return as_point(x, n, name, cube=cube).numpy()
 
 
 class Polytope:
     """A down-closed polytope ``P ⊆ [0, 1]^n``: linear inequalities ``A x <= b`` plus,
     optionally, user cvxpy constraints, always with ``0 <= x <= 1``.
 
-    Build one with :func:`polytope` (from constraints) or :meth:`from_cvxpy`; combine with
+    Build one with :func:`polytope_of` (from constraints) or :meth:`from_cvxpy`; combine with
     ``P & Q``.
 
     Examples
     --------
     >>> import matroidopt as mo
-    >>> P = mo.polytope(mo.Knapsack([1.0, 2.0, 2.0], 2.0), mo.PartitionMatroid([0, 0, 1], [1, 1]))
+    >>> K, M = mo.Knapsack([1.0, 2.0, 2.0], 2.0), mo.PartitionMatroid([0, 0, 1], [1, 1])
+    >>> P = mo.polytope_of(K, M)
     >>> P.linear_maximize([1.0, 1.2, 1.0]).round(6).tolist()   # a fractional vertex
     [1.0, 0.0, 0.5]
     >>> P.contains([1.0, 0.0, 0.5]), P.contains([1.0, 0.0, 1.0])
@@ -278,7 +229,7 @@ class Polytope:
         Examples
         --------
         >>> import matroidopt as mo
-        >>> P = mo.polytope(mo.Knapsack([1.0, 1.0], 1.5))
+        >>> P = mo.polytope_of(mo.Knapsack([1.0, 1.0], 1.5))
         >>> P.linear_maximize([2.0, 1.0]).round(6).tolist()
         [1.0, 0.5]
         """
@@ -317,7 +268,7 @@ class Polytope:
         Examples
         --------
         >>> import matroidopt as mo
-        >>> P = mo.polytope(mo.UniformMatroid(3, 1))
+        >>> P = mo.polytope_of(mo.UniformMatroid(3, 1))
         >>> P.contains([0.5, 0.5, 0.0]), P.contains([0.5, 0.5, 0.5])
         (True, False)
         """
@@ -351,7 +302,7 @@ class Polytope:
         Examples
         --------
         >>> import matroidopt as mo
-        >>> P = mo.polytope(mo.UniformMatroid(2, 1))
+        >>> P = mo.polytope_of(mo.UniformMatroid(2, 1))
         >>> P.project([1.0, 0.6]).round(6).tolist()
         [0.7, 0.3]
         """
@@ -375,18 +326,25 @@ class Polytope:
 
 
 class MatroidPolytope(Polytope):
-    """The polytope ``P(M)`` of one matroid: the linear step is the matroid greedy (exact, no
-    LP), membership and decomposition use :func:`in_matroid_polytope` and
-    :func:`decompose_matroid_point`; the inequalities (for :meth:`project` and intersections)
-    are the compact family of uniform / partition / laminar matroids, else the rank
-    inequalities (``n <= 12``), built on first use.
+    """The polytope ``P(M) = {x ∈ [0, 1]^n : x(S) <= r(S) for every S}`` of one matroid.
+
+    The linear step is the matroid greedy (exact, no LP); :meth:`contains` and
+    :meth:`decompose` work for any matroid and any ``n``; the inequalities (for
+    :meth:`~Polytope.project` and intersections) come from the matroid's
+    ``_linear_rows`` hook (the laminar family of uniform, partition and laminar matroids and
+    of the operations that compose it, else the rank inequalities, ``n <= 12``), built on
+    first use.
 
     Examples
     --------
     >>> import matroidopt as mo
-    >>> P = mo.polytope(mo.PartitionMatroid([0, 0, 1], [1, 1]))
+    >>> P = mo.MatroidPolytope(mo.PartitionMatroid([0, 0, 1], [1, 1]))
     >>> P.linear_maximize([0.2, 0.7, -1.0]).tolist()
     [0.0, 1.0, 0.0]
+    >>> P.contains([0.5, 0.5, 1.0]), P.contains([0.6, 0.5, 1.0])
+    (True, False)
+    >>> P.project([0.9, 0.5, 1.3]).round(6).tolist()
+    [0.7, 0.3, 1.0]
     """
 
     def __init__(self, matroid: Matroid) -> None:
@@ -400,8 +358,7 @@ class MatroidPolytope(Polytope):
     def _rows(self) -> tuple[np.ndarray, np.ndarray]:
         # every user of A and b (constraints, intersections, projection) comes through here
         if not self._built:
-            self._A, self._b, how = _matroid_rows(self.matroid, "matroid")
-            self.description = f"P({self.matroid!r}) by {how}"
+            self._A, self._b, self.description = self.matroid._linear_rows("matroid")
             self._built = True
         return self._A, self._b
 
@@ -412,12 +369,143 @@ class MatroidPolytope(Polytope):
         self.last_value = float(w @ out)  # the matroid greedy is exact
         return out
 
-    def contains(self, x, tol: float = 1e-9) -> bool:
-        return in_matroid_polytope(self.matroid, x, tol=tol)
+    def contains(self, x, tol: float = 1e-9, method: str = "auto") -> bool:
+        """Whether ``x`` lies in ``P(M)``.
 
-    def decompose(self, x, tol: float = 1e-9):
-        """See :func:`decompose_matroid_point`."""
-        return decompose_matroid_point(self.matroid, x, tol=tol)
+        Parameters
+        ----------
+        x : array-like of shape (n,)
+            A point of ``[0, 1]^n``.
+        tol : float
+            Slack allowed on every inequality.
+        method : {"auto", "family", "rank_inequalities", "decomposition"}
+            ``"family"``: the sums over the matroid's laminar family (uniform, partition and
+            laminar matroids and the operations that compose it: its complete description);
+            ``"rank_inequalities"``: all ``2^n`` rank inequalities by brute force
+            (``n <= 12``); ``"decomposition"``: whether :meth:`decompose` writes ``x`` with
+            total weight ``<= 1 + tol`` (any matroid, any ``n``). ``"auto"``: family when it
+            applies, else rank inequalities for ``n <= 12``, else decomposition.
+
+        Returns
+        -------
+        bool
+
+        Guarantee
+        ---------
+        Exact up to ``tol`` for "family" and "rank_inequalities"; "decomposition" is exact up
+        to the LP solver's tolerance (the minimum total weight of a non-negative combination
+        of independent sets equal to ``x`` is ``<= 1`` iff ``x ∈ P(M)``).
+
+        Complexity
+        ----------
+        Family: ``O(n · sets)``. Rank inequalities: ``2^n`` rank evaluations (cached per
+        matroid). Decomposition: a column-generation LP, one maximum-weight independent set
+        per column.
+
+        Examples
+        --------
+        >>> import networkx as nx, matroidopt as mo
+        >>> tri = mo.MatroidPolytope(mo.GraphicMatroid(nx.cycle_graph(3)))  # a triangle: rank 2
+        >>> tri.contains([2/3, 2/3, 2/3]), tri.contains([1, 1, 0.1])
+        (True, False)
+        """
+        m = self.matroid
+        v = _point(x, m.n)
+        tol = check_real(tol, "tol", low=0.0)
+        methods = ("auto", "family", "rank_inequalities", "decomposition")
+        if method not in methods:
+            raise InvalidInputError(f"method: expected one of {methods}, got {method!r}")
+        family = m._laminar_family()
+        if method == "auto":
+            method = ("family" if family is not None else
+                      "rank_inequalities" if m.n <= MAX_RANK_INEQUALITY_N else "decomposition")
+        if method == "family":
+            if family is None:
+                raise InvalidInputError(
+                    f"method: 'family' needs a matroid with a laminar family (uniform, "
+                    f"partition, laminar and the operations that compose one), got "
+                    f"{type(m).__name__}")
+            return all(float(v[S].sum()) <= cap + tol for S, cap in family)
+        if method == "rank_inequalities":
+            if m.n > MAX_RANK_INEQUALITY_N:
+                raise InvalidInputError(
+                    f"method: 'rank_inequalities' enumerates 2^n subsets, only for n <= "
+                    f"{MAX_RANK_INEQUALITY_N} (got n = {m.n}); use 'decomposition'")
+            A, b = m._rank_inequalities()
+            return not (b.size and np.any(A @ v > b + tol))
+        sets, _lam, total = _column_generation(m, v)
+        return sets is not None and total <= 1.0 + tol
+
+    def decompose(self, x, tol: float = 1e-9) -> tuple[list[np.ndarray], np.ndarray]:
+        """Write ``x ∈ P(M)`` as a convex combination of independent sets.
+
+        Column generation on ``min sum λ_I  s.t.  sum_I λ_I 1_I = x, λ >= 0`` over
+        independent sets ``I`` inside the support of ``x``: start from the singletons, solve
+        the restricted LP (HiGHS via :func:`scipy.optimize.linprog`), and add the independent
+        set of maximum dual weight (the matroid greedy: Carathéodory by repeated
+        maximum-weight independent sets) while its reduced cost is negative. ``x ∈ P(M)`` iff
+        the optimum is ``<= 1``; the final weights are recomputed on the optimal columns by
+        non-negative least squares, so ``x`` is reconstructed to about ``1e-12``. The empty
+        set takes the remaining weight.
+
+        Parameters
+        ----------
+        x : array-like of shape (n,)
+            A point of ``[0, 1]^n``.
+        tol : float
+            Accepted excess of the total weight over 1.
+
+        Returns
+        -------
+        (sets, weights)
+            ``sets``: sorted index arrays of independent sets (distinct; the empty set last
+            when it carries weight); ``weights``: positive, summing to 1.
+
+        Raises
+        ------
+        InvalidInputError
+            ``x`` outside ``[0, 1]^n`` or outside ``P(M)`` (naming ``x``).
+
+        Guarantee
+        ---------
+        Every set is independent (checked with the matroid's oracle); at most
+        ``|supp x| + 1`` sets (a basic LP solution: Carathéodory);
+        ``|sum λ_I 1_I - x| <= 1e-8``.
+
+        Complexity
+        ----------
+        One LP per generated column, each column one sort and ``|supp x|`` independence
+        tests.
+
+        Examples
+        --------
+        >>> import numpy as np, matroidopt as mo
+        >>> m = mo.UniformMatroid(3, 2)
+        >>> sets, w = mo.MatroidPolytope(m).decompose([0.5, 0.5, 0.5])
+        >>> all(m.is_independent(S) for S in sets), round(float(w.sum()), 12)
+        (True, 1.0)
+        >>> bool(np.allclose(sum(c * np.isin(np.arange(3), S) for S, c in zip(sets, w)), 0.5))
+        True
+        """
+        m = self.matroid
+        v = _point(x, m.n)
+        tol = check_real(tol, "tol", low=0.0)
+        sets, lam, total = _column_generation(m, v)
+        if sets is None:
+            raise InvalidInputError(f"x: not in the matroid polytope of {m!r}: it puts weight "
+                                    f"on a loop (an element of rank 0)")
+        if total > 1.0 + tol:
+            raise InvalidInputError(
+                f"x: not in the matroid polytope of {m!r}: any combination of independent "
+                f"sets equal to x has total weight at least {total:.12g} > 1")
+        out_sets = [np.asarray(sorted(S), dtype=np.int64) for S in sets]
+        weights = list(lam)
+        if total < 1.0:
+            out_sets.append(np.zeros(0, dtype=np.int64))
+            weights.append(1.0 - total)
+        else:
+            weights = [w / total for w in weights]
+        return out_sets, np.asarray(weights, dtype=np.float64)
 
 
 def _as_list(cons) -> list:
@@ -433,11 +521,13 @@ def polytope_of(*constraints) -> Polytope:
 
     Parameters
     ----------
-    *constraints : Matroid, Knapsack, Intersection or Polytope
-        A matroid gives its matroid polytope (compact description for uniform, partition and
-        laminar matroids; the ``2^n`` rank inequalities otherwise, only for
-        ``n <= MAX_RANK_INEQUALITY_N``), a knapsack ``costs·x <= budget``, an intersection
-        of matroids the intersection of their polytopes, a :class:`Polytope` itself.
+    *constraints : Constraint or Polytope
+        Each constraint describes itself (its ``_linear_rows`` hook): a matroid gives its
+        matroid polytope (compact description from its laminar family: uniform, partition and
+        laminar matroids and their truncations, restrictions and direct sums; the ``2^n``
+        rank inequalities otherwise, only for ``n <= MAX_RANK_INEQUALITY_N``), a knapsack
+        ``costs·x <= budget``, an intersection of matroids the intersection of their
+        polytopes; a :class:`Polytope` is taken as it is.
 
     Returns
     -------
@@ -458,7 +548,7 @@ def polytope_of(*constraints) -> Polytope:
     Examples
     --------
     >>> import matroidopt as mo
-    >>> P = mo.polytope(mo.Knapsack([1.0, 1.0, 3.0], 2.5), mo.UniformMatroid(3, 2))
+    >>> P = mo.polytope_of(mo.Knapsack([1.0, 1.0, 3.0], 2.5), mo.UniformMatroid(3, 2))
     >>> P.contains([1.0, 0.75, 0.25]), P.contains([1.0, 1.0, 0.25])
     (True, False)
     """
@@ -481,199 +571,62 @@ def polytope_of(*constraints) -> Polytope:
     return out
 
 
-polytope = polytope_of  # the former name (being deprecated)
-
-
 def _part(c: Any) -> Polytope:
     if isinstance(c, Polytope):
         return c
-    if isinstance(c, Matroid):
-        A, b, how = _matroid_rows(c, "constraint")
-        return Polytope(c.n, A, b, description=f"P({c!r}) by {how}")
-    if isinstance(c, Knapsack):
-        return Polytope(c.n, c.costs.numpy()[None, :], np.array([c.budget]),
-                        description=repr(c))
-    if isinstance(c, Intersection):
-        out = _part(c.matroids[0])
-        for m in c.matroids[1:]:
-            out = out & _part(m)
-        return out
-    raise InvalidInputError(
-        f"constraint: expected a Matroid, Knapsack, Intersection or Polytope, got "
-        f"{type(c).__name__}" + (" (a generic Constraint has no linear description; use "
-                                 "Polytope.from_cvxpy)" if isinstance(c, Constraint) else ""))
+    rows = c._linear_rows("constraint") if isinstance(c, Constraint) else None
+    if rows is None:
+        raise InvalidInputError(
+            f"constraint: expected a Matroid, Knapsack, Intersection, Polytope or another "
+            f"Constraint with a linear description, got {type(c).__name__}"
+            + (" (this Constraint has no linear description; use Polytope.from_cvxpy)"
+               if isinstance(c, Constraint) else ""))
+    A, b, description = rows
+    return Polytope(c.n, A, b, description=description)
 
 
-# ====================================================================== matroid helpers
-def _rank_brute_contains(m: Matroid, x: np.ndarray, tol: float) -> bool:
-    A, b = _rank_inequalities(m)
-    return not (b.size and np.any(A @ x > b + tol))
-
-
+# ====================================================================== deprecated aliases
 def in_matroid_polytope(matroid: Matroid, x, tol: float = 1e-9, method: str = "auto") -> bool:
-    """Whether ``x`` lies in the matroid polytope ``P(M) = {x ∈ [0,1]^n : x(S) <= r(S)}``.
-
-    Parameters
-    ----------
-    matroid : Matroid
-    x : array-like of shape (n,)
-        A point of ``[0, 1]^n``.
-    tol : float
-        Slack allowed on every inequality.
-    method : {"auto", "family", "rank_inequalities", "decomposition"}
-        ``"family"``: the sums over the laminar family of a uniform, partition or laminar
-        matroid (its complete description); ``"rank_inequalities"``: all ``2^n`` rank
-        inequalities by brute force (``n <= 12``); ``"decomposition"``: whether
-        :func:`decompose_matroid_point` writes ``x`` with total weight ``<= 1 + tol`` (any
-        matroid, any ``n``). ``"auto"``: family when it applies, else rank inequalities for
-        ``n <= 12``, else decomposition.
-
-    Returns
-    -------
-    bool
-
-    Guarantee
-    ---------
-    Exact up to ``tol`` for "family" and "rank_inequalities"; "decomposition" is exact up to
-    the LP solver's tolerance (the minimum total weight of a non-negative combination of
-    independent sets equal to ``x`` is ``<= 1`` iff ``x ∈ P(M)``).
-
-    Complexity
-    ----------
-    Family: ``O(n · sets)``. Rank inequalities: ``2^n`` rank evaluations (cached per matroid).
-    Decomposition: a column-generation LP, one maximum-weight independent set per column.
-
-    Examples
-    --------
-    >>> import networkx as nx, matroidopt as mo
-    >>> tri = mo.GraphicMatroid(nx.cycle_graph(3))     # three edges of a triangle, rank 2
-    >>> mo.in_matroid_polytope(tri, [2/3, 2/3, 2/3]), mo.in_matroid_polytope(tri, [1, 1, 0.1])
-    (True, False)
-    """
-    m = check_matroid(matroid)
-    v = _point(x, m.n)
-    tol = check_real(tol, "tol", low=0.0)
-    methods = ("auto", "family", "rank_inequalities", "decomposition")
-    if method not in methods:
-        raise InvalidInputError(f"method: expected one of {methods}, got {method!r}")
-    family = _compact_family(m)
-    if method == "auto":
-        method = ("family" if family is not None else
-                  "rank_inequalities" if m.n <= MAX_RANK_INEQUALITY_N else "decomposition")
-    if method == "family":
-        if family is None:
-            raise InvalidInputError(
-                f"method: 'family' needs a uniform, partition or laminar matroid, got "
-                f"{type(m).__name__}")
-        return all(float(v[S].sum()) <= cap + tol for S, cap in family)
-    if method == "rank_inequalities":
-        if m.n > MAX_RANK_INEQUALITY_N:
-            raise InvalidInputError(
-                f"method: 'rank_inequalities' enumerates 2^n subsets, only for n <= "
-                f"{MAX_RANK_INEQUALITY_N} (got n = {m.n}); use 'decomposition'")
-        return _rank_brute_contains(m, v, tol)
-    sets, lam, total = _column_generation(m, v)
-    return sets is not None and total <= 1.0 + tol
+    """Deprecated alias of :meth:`MatroidPolytope.contains`:
+    ``MatroidPolytope(matroid).contains(x, tol, method)``."""
+    warn_deprecated("matroidopt.in_matroid_polytope(matroid, x)",
+                    "matroidopt.MatroidPolytope(matroid).contains(x)")
+    return MatroidPolytope(matroid).contains(x, tol=tol, method=method)
 
 
 def project_onto_matroid_polytope(matroid: Matroid, x) -> np.ndarray:
-    """The Euclidean projection of ``x`` onto ``P(M)``, by a convex QP (cvxpy).
-
-    The description is the compact family for uniform, partition and laminar matroids (any
-    ``n``) and the rank inequalities for other matroids (``n <= 12``; larger ones raise
-    :class:`~matroidopt.errors.InvalidInputError` naming ``matroid``).
-
-    Guarantee
-    ---------
-    Optimal up to the QP solver's tolerance (about ``1e-8``).
-
-    Complexity
-    ----------
-    One QP with ``n`` variables and one inequality per set of the description.
-
-    Examples
-    --------
-    >>> import matroidopt as mo
-    >>> m = mo.PartitionMatroid([0, 0, 1], [1, 1])
-    >>> mo.project_onto_matroid_polytope(m, [0.9, 0.5, 1.3]).round(6).tolist()
-    [0.7, 0.3, 1.0]
-    """
-    m = check_matroid(matroid)
-    v = _point(x, m.n, cube=False)
-    A, b, how = _matroid_rows(m, "matroid")
-    return Polytope(m.n, A, b, description=how).project(v)
+    """Deprecated alias of :meth:`Polytope.project` on a :class:`MatroidPolytope`:
+    ``MatroidPolytope(matroid).project(x)``."""
+    warn_deprecated("matroidopt.project_onto_matroid_polytope(matroid, x)",
+                    "matroidopt.MatroidPolytope(matroid).project(x)")
+    return MatroidPolytope(matroid).project(x)
 
 
 def decompose_matroid_point(matroid: Matroid, x, tol: float = 1e-9
                             ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Write ``x ∈ P(M)`` as a convex combination of independent sets.
+    """Deprecated alias of :meth:`MatroidPolytope.decompose`:
+    ``MatroidPolytope(matroid).decompose(x, tol)``."""
+    warn_deprecated("matroidopt.decompose_matroid_point(matroid, x)",
+                    "matroidopt.MatroidPolytope(matroid).decompose(x)")
+    return MatroidPolytope(matroid).decompose(x, tol=tol)
 
-    Column generation on ``min sum λ_I  s.t.  sum_I λ_I 1_I = x, λ >= 0`` over independent
-    sets ``I`` inside the support of ``x``: start from the singletons, solve the restricted
-    LP (HiGHS via :func:`scipy.optimize.linprog`), and add the independent set of maximum
-    dual weight (the matroid greedy: Carathéodory by repeated maximum-weight independent sets)
-    while its reduced cost is negative. ``x ∈ P(M)`` iff the optimum is ``<= 1``; the final
-    weights are recomputed on the optimal columns by non-negative least squares, so ``x`` is
-    reconstructed to about ``1e-12``. The empty set takes the remaining weight.
 
-    Parameters
-    ----------
-    matroid : Matroid
-    x : array-like of shape (n,)
-        A point of ``[0, 1]^n``.
-    tol : float
-        Accepted excess of the total weight over 1.
+def polytope(*constraints) -> Polytope:
+    """Deprecated alias of :func:`polytope_of`."""
+    warn_deprecated("matroidopt.polytope(...)", "matroidopt.polytope_of(...)")
+    return polytope_of(*constraints)
 
-    Returns
-    -------
-    (sets, weights)
-        ``sets``: sorted index arrays of independent sets (distinct; the empty set last when
-        it carries weight); ``weights``: positive, summing to 1.
 
-    Raises
-    ------
-    InvalidInputError
-        ``x`` outside ``[0, 1]^n`` or outside ``P(M)`` (naming ``x``).
+class _CallableModule(types.ModuleType):
+    """This module's type: calling the module (``mo.polytope(c)``, the former function that
+    shadowed it) is the deprecated alias of :func:`polytope_of`."""
 
-    Guarantee
-    ---------
-    Every set is independent (checked with the matroid's oracle); at most ``|supp x| + 1``
-    sets (a basic LP solution: Carathéodory); ``|sum λ_I 1_I - x| <= 1e-8``.
+    def __call__(self, *constraints) -> Polytope:
+        warn_deprecated("matroidopt.polytope(...)", "matroidopt.polytope_of(...)")
+        return polytope_of(*constraints)
 
-    Complexity
-    ----------
-    One LP per generated column, each column one sort and ``|supp x|`` independence tests.
 
-    Examples
-    --------
-    >>> import matroidopt as mo
-    >>> m = mo.UniformMatroid(3, 2)
-    >>> sets, w = mo.decompose_matroid_point(m, [0.5, 0.5, 0.5])
-    >>> all(m.is_independent(S) for S in sets), round(float(w.sum()), 12)
-    (True, 1.0)
-    >>> import numpy as np
-    >>> bool(np.allclose(sum(c * np.isin(np.arange(3), S) for S, c in zip(sets, w)), 0.5))
-    True
-    """
-    m = check_matroid(matroid)
-    v = _point(x, m.n)
-    tol = check_real(tol, "tol", low=0.0)
-    sets, lam, total = _column_generation(m, v)
-    if sets is None:
-        raise InvalidInputError(f"x: not in the matroid polytope of {m!r}: it puts weight on "
-                                f"a loop (an element of rank 0)")
-    if total > 1.0 + tol:
-        raise InvalidInputError(
-            f"x: not in the matroid polytope of {m!r}: any combination of independent sets "
-            f"equal to x has total weight at least {total:.12g} > 1")
-    out_sets = [np.asarray(sorted(S), dtype=np.int64) for S in sets]
-    weights = list(lam)
-    if total < 1.0:
-        out_sets.append(np.zeros(0, dtype=np.int64))
-        weights.append(1.0 - total)
-    else:
-        weights = [w / total for w in weights]
-    return out_sets, np.asarray(weights, dtype=np.float64)
+sys.modules[__name__].__class__ = _CallableModule
 
 
 def _column_generation(m: Matroid, x: np.ndarray):

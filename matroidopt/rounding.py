@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._backend import as_float_tensor, as_index_tensor
+from ._backend import as_float_tensor, as_index_tensor, as_point
 from .errors import InvalidInputError
 from .matroid.base import Matroid, check_matroid
 from .seeds import make_rng
@@ -253,14 +253,7 @@ def pipage_rounding(matroid: Matroid, x, seed: Any = None) -> np.ndarray:
     """
     m = check_matroid(matroid)
     family = _laminar_family(m)
-    xt = as_float_tensor(x, "x", ndim=1, device="cpu", dtype=torch.float64)
-    if xt.numel() != m.n:
-        raise InvalidInputError(f"x: expected length {m.n} (the ground-set size), got "
-                                f"{xt.numel()}")
-    xv = xt.numpy().copy()
-    if xv.size and (xv.min() < 0.0 or xv.max() > 1.0):
-        bad = xv.min() if xv.min() < 0.0 else xv.max()
-        raise InvalidInputError(f"x: expected a point of [0, 1]^n, found the entry {bad}")
+    xv = as_point(x, m.n, "x").numpy()
     for A, cap in family:
         total = float(xv[A].sum())
         if total > cap + _TOL:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+import torch
 
 import matroidopt as mo
 from matroidopt.errors import InvalidInputError
@@ -43,7 +44,8 @@ def test_a_family_hook_decides_pipage_and_the_compact_polytope():
         mo.pipage_rounding(opaque, x, seed=0)
     # both descriptions of the polytope agree on membership
     for point in (x, np.array([1.0, 0.5, 0.0, 1.0]), np.array([0.9, 0.2, 0.5, 0.5])):
-        assert plain.polytope_contains(point) == opaque.polytope_contains(point)
+        assert (mo.MatroidPolytope(plain).contains(point)
+                == mo.MatroidPolytope(opaque).contains(point))
 
 
 def test_modular_is_declared_by_a_hook():
@@ -137,8 +139,62 @@ def test_a_truncation_composes_its_matroids_laminar_family():
                                 for members, cap in family)
                 assert by_family == m.is_independent(list(S)), (base, S)
         x = np.full(6, 0.4)  # inside every polytope here (each capacity holds)
-        assert m.polytope_contains(x) and not m.polytope_contains(np.full(6, 0.6))
+        P = mo.MatroidPolytope(m)
+        assert P.contains(x) and not P.contains(np.full(6, 0.6))
         for seed in range(5):
             S = np.asarray(mo.pipage_rounding(m, x, seed=int(rng.integers(100)) + seed))
             assert m.is_independent(S.tolist()) and len(S) >= 2
     assert mo.truncate(mo.LinearMatroid(np.eye(3)), 2)._laminar_family() is None
+
+
+class _SizeCap(mo.Constraint):
+    """At most ``cap`` elements of ``members``: not a built-in kind, linear by its hook."""
+
+    def __init__(self, n, members, cap):
+        super().__init__(n)
+        self.members, self.cap = set(members), cap
+
+    def _init_data(self):
+        return 0
+
+    def _can_add(self, state, candidates):
+        inside = torch.tensor([int(j) in self.members for j in candidates.tolist()],
+                              dtype=torch.bool)
+        return ~inside | (state.data < self.cap)
+
+    def _add_data(self, state, j):
+        return state.data + (j in self.members)
+
+    def _linear_rows(self, name="constraint"):
+        row = np.zeros((1, self.n))
+        row[0, sorted(self.members)] = 1.0
+        return row, np.array([float(self.cap)]), f"at most {self.cap} of {sorted(self.members)}"
+
+
+def test_a_constraint_joins_polytopes_through_its_linear_rows_hook():
+    own = _SizeCap(4, [0, 1, 2], 1)
+    P = mo.polytope_of(own, mo.Knapsack([1.0, 1.0, 1.0, 2.0], 2.5))
+    assert "at most 1 of [0, 1, 2]" in P.description
+    assert P.contains([0.5, 0.5, 0.0, 0.5]) and not P.contains([0.6, 0.5, 0.0, 0.0])
+    # the LP step respects both: one unit on {0, 1, 2}, the knapsack fills the rest
+    v = P.linear_maximize([1.0, 0.9, 0.8, 1.0])
+    assert v[:3].sum() == pytest.approx(1.0, abs=1e-7) and v[0] == pytest.approx(1.0, abs=1e-7)
+    assert v @ np.array([1.0, 1.0, 1.0, 2.0]) <= 2.5 + 1e-7
+
+    class Opaque(_SizeCap):
+        _linear_rows = mo.Constraint._linear_rows      # the default: no description
+
+    with pytest.raises(InvalidInputError, match=r"^constraint: .*no linear description"):
+        mo.polytope_of(Opaque(4, [0, 1, 2], 1))
+
+
+def test_matroid_rows_are_the_family_or_the_rank_inequalities():
+    A, b, how = mo.PartitionMatroid([0, 0, 1], [1, 2])._linear_rows()
+    assert A.tolist() == [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]] and b.tolist() == [1.0, 2.0]
+    assert how.endswith("by compact")
+    tri = mo.GraphicMatroid(nx.cycle_graph(3))
+    A, b, how = tri._linear_rows()
+    assert A.tolist() == [[1.0, 1.0, 1.0]] and b.tolist() == [2.0] and "rank inequalities" in how
+    big = mo.GraphicMatroid(nx.cycle_graph(mo.MAX_RANK_INEQUALITY_N + 1))
+    with pytest.raises(InvalidInputError, match=r"^where: .*only for n <= 12"):
+        big._linear_rows("where")

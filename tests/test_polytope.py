@@ -59,7 +59,7 @@ def test_lp_step_knapsack_partition_matches_linprog(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 9))
     ks, pm, costs, budget, labels, caps = knapsack_partition(rng, n)
-    P = mo.polytope(ks, pm)
+    P = mo.polytope_of(ks, pm)
     w = rng.normal(size=n)
     v = P.linear_maximize(w)
     A = np.vstack([costs[None, :]] + [(labels == b).astype(float)[None, :] for b in range(3)])
@@ -76,12 +76,12 @@ def test_lp_step_on_matroid_polytopes_is_integral_and_optimal(m, seed):
     rng = np.random.default_rng(seed)
     w = rng.normal(size=m.n)
     best = max(float(w[S].sum()) if S else 0.0 for S in independent_sets(m))
-    P = mo.polytope(m)                       # the matroid greedy
+    P = mo.polytope_of(m)                       # the matroid greedy
     v = P.linear_maximize(w)
     assert float(w @ v) == pytest.approx(best, abs=1e-9)
     assert m.is_independent(np.flatnonzero(v).tolist())
     if m.n:                                  # the same polytope as an LP (its inequalities)
-        Q = mo.polytope(m, mo.UniformMatroid(m.n, m.n))
+        Q = mo.polytope_of(m, mo.UniformMatroid(m.n, m.n))
         assert float(w @ Q.linear_maximize(w)) == pytest.approx(best, abs=1e-7)
 
 
@@ -95,7 +95,7 @@ def test_lp_over_two_partition_matroids_is_a_matching(seed):
     w = rng.uniform(0.0, 1.0, n)
     common = [S for S in independent_sets(m1) if m2.is_independent(S)]
     best = max(float(w[S].sum()) if S else 0.0 for S in common)
-    v = mo.polytope(mo.Intersection(m1, m2)).linear_maximize(w)
+    v = mo.polytope_of(mo.Intersection(m1, m2)).linear_maximize(w)
     assert float(w @ v) == pytest.approx(best, abs=1e-7)
     assert np.allclose(v, v.round(), atol=1e-7)
 
@@ -104,7 +104,7 @@ def test_user_cvxpy_polytope():
     A = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 2.0, 1.0]])
     b = np.array([1.0, 1.5])
     P = mo.Polytope.from_cvxpy(4, lambda x: [A @ x <= b])
-    Q = P & mo.polytope(mo.Knapsack([1.0, 1.0, 1.0, 1.0], 1.2))
+    Q = P & mo.polytope_of(mo.Knapsack([1.0, 1.0, 1.0, 1.0], 1.2))
     w = np.array([1.0, 1.5, 0.7, 0.2])
     for poly, (AA, bb) in [(P, (A, b)), (Q, (np.vstack([A, np.ones(4)]), np.r_[b, 1.2]))]:
         ref = linprog(-w, A_ub=AA, b_ub=bb, bounds=(0, 1), method="highs")
@@ -138,13 +138,13 @@ def points(rng, m, k=3):
 def test_membership_methods_agree(m, seed):
     rng = np.random.default_rng(seed)
     inside, other = points(rng, m)
-    assert mo.in_matroid_polytope(m, inside)
-    assert mo.in_matroid_polytope(m, inside, method="decomposition")
-    truth = mo.in_matroid_polytope(m, other, method="rank_inequalities")
-    assert mo.in_matroid_polytope(m, other, method="decomposition", tol=1e-7) == truth
+    assert mo.MatroidPolytope(m).contains(inside)
+    assert mo.MatroidPolytope(m).contains(inside, method="decomposition")
+    truth = mo.MatroidPolytope(m).contains(other, method="rank_inequalities")
+    assert mo.MatroidPolytope(m).contains(other, method="decomposition", tol=1e-7) == truth
     if mo.pipage_supported(m):
-        assert mo.in_matroid_polytope(m, other, method="family") == truth
-    assert mo.polytope(m).contains(other) == truth
+        assert mo.MatroidPolytope(m).contains(other, method="family") == truth
+    assert mo.polytope_of(m).contains(other) == truth
 
 
 @settings(max_examples=25)
@@ -152,7 +152,7 @@ def test_membership_methods_agree(m, seed):
 def test_decomposition_reconstructs_with_independent_sets(m, seed):
     rng = np.random.default_rng(seed)
     x, _ = points(rng, m, k=int(rng.integers(1, 5)))
-    sets, w = mo.decompose_matroid_point(m, x)
+    sets, w = mo.MatroidPolytope(m).decompose(x)
     assert np.all(w > 0) and float(w.sum()) == pytest.approx(1.0, abs=1e-12)
     assert len(sets) <= np.count_nonzero(x) + 1
     assert len({tuple(S) for S in sets}) == len(sets)
@@ -168,10 +168,10 @@ def test_decomposition_reconstructs_with_independent_sets(m, seed):
 def test_projection_is_the_nearest_point(m, seed):
     rng = np.random.default_rng(seed)
     inside, _ = points(rng, m)
-    np.testing.assert_allclose(mo.project_onto_matroid_polytope(m, inside), inside, atol=1e-6)
+    np.testing.assert_allclose(mo.MatroidPolytope(m).project(inside), inside, atol=1e-6)
     y = rng.normal(0.5, 0.8, m.n)
-    p = mo.project_onto_matroid_polytope(m, y)
-    assert mo.in_matroid_polytope(m, p, tol=1e-6)
+    p = mo.MatroidPolytope(m).project(y)
+    assert mo.MatroidPolytope(m).contains(p, tol=1e-6)
     # variational inequality against every vertex (the polytope is their convex hull)
     for S in independent_sets(m):
         q = np.zeros(m.n)
@@ -183,17 +183,18 @@ def test_large_compact_matroids_need_no_enumeration():
     n = 400
     m = mo.PartitionMatroid(np.arange(n) % 5, [3, 1, 2, 2, 4])
     x = np.full(n, 0.01)
-    assert mo.in_matroid_polytope(m, x) and not mo.in_matroid_polytope(m, np.full(n, 0.1))
-    p = mo.project_onto_matroid_polytope(m, np.full(n, 0.1))
-    assert mo.in_matroid_polytope(m, p, tol=1e-6)
+    assert mo.MatroidPolytope(m).contains(x) and not mo.MatroidPolytope(m).contains(np.full(n, 0.1))
+    p = mo.MatroidPolytope(m).project(np.full(n, 0.1))
+    assert mo.MatroidPolytope(m).contains(p, tol=1e-6)
     lam = LaminarMatroid(6, [[0, 1], [0, 1, 2, 3], list(range(6))], [1, 2, 2])
-    assert mo.in_matroid_polytope(lam, [0.5, 0.5, 0.5, 0.5, 0.0, 0.0])
-    assert not mo.in_matroid_polytope(lam, [0.5, 0.5, 0.5, 0.5, 0.5, 0.0])
+    assert mo.MatroidPolytope(lam).contains([0.5, 0.5, 0.5, 0.5, 0.0, 0.0])
+    assert not mo.MatroidPolytope(lam).contains([0.5, 0.5, 0.5, 0.5, 0.5, 0.0])
     G = nx.gnm_random_graph(8, 20, seed=1)
     g = mo.GraphicMatroid(G)               # 20 edges: membership by decomposition
     x = np.full(20, 7 / 20 * 0.999)        # rank 7 spread evenly: inside iff dense parts fit
-    assert mo.in_matroid_polytope(g, x) == mo.in_matroid_polytope(g, x, method="decomposition")
-    sets, w = mo.decompose_matroid_point(g, np.full(20, 0.2))
+    P = mo.MatroidPolytope(g)
+    assert P.contains(x) == P.contains(x, method="decomposition")
+    sets, w = mo.MatroidPolytope(g).decompose(np.full(20, 0.2))
     assert all(g.is_independent(S.tolist()) for S in sets)
 
 
@@ -207,7 +208,7 @@ def test_continuous_greedy_over_knapsack_partition(seed, measured):
     f = mo.FacilityLocation(rng.random((5, n)) ** 2)
     opt = max(f.evaluate(list(S)) for S in subsets(n)
               if ks.is_feasible(list(S)) and pm.is_feasible(list(S)))
-    P = mo.polytope(ks, pm)
+    P = mo.polytope_of(ks, pm)
     res = mo.measured_continuous_greedy(f, P, steps=30, measured=measured)
     assert P.contains(res.x, tol=1e-6)
     assert res.value == pytest.approx(mo.multilinear_value(f, res.x))
@@ -223,7 +224,7 @@ def test_measured_over_a_matroid_and_sampled_and_non_monotone():
     f = mo.FacilityLocation(rng.random((4, 6)))
     opt = mo.testing.brute_force_maximum(f, m).value
     res = mo.measured_continuous_greedy(f, m, steps=20, measured=True)   # greedy linear step
-    assert mo.in_matroid_polytope(m, res.x, tol=1e-9) and res.value >= E_RATIO * opt
+    assert mo.MatroidPolytope(m).contains(res.x, tol=1e-9) and res.value >= E_RATIO * opt
     # the plain update with the greedy linear step is continuous greedy itself
     plain = mo.measured_continuous_greedy(f, m, steps=20, measured=False)
     cg = mo.continuous_greedy(f, m, steps=20, seed=0)
@@ -255,37 +256,37 @@ def _big_graphic():
 
 
 @pytest.mark.parametrize("call, arg", [
-    (lambda: mo.in_matroid_polytope(PM, [0.5, 1.5, 0.0]), "x"),
-    (lambda: mo.in_matroid_polytope(PM, [0.5, -0.1, 0.0]), "x"),
-    (lambda: mo.in_matroid_polytope(PM, [0.5, 0.5]), "x"),
-    (lambda: mo.in_matroid_polytope(PM, [0.5, np.nan, 0.0]), "x"),
-    (lambda: mo.in_matroid_polytope(PM, [0.5, 0.5, 0.0], method="lp"), "method"),
-    (lambda: mo.in_matroid_polytope(_big_graphic(), np.zeros(14), method="family"), "method"),
-    (lambda: mo.in_matroid_polytope(_big_graphic(), np.zeros(14),
+    (lambda: mo.MatroidPolytope(PM).contains([0.5, 1.5, 0.0]), "x"),
+    (lambda: mo.MatroidPolytope(PM).contains([0.5, -0.1, 0.0]), "x"),
+    (lambda: mo.MatroidPolytope(PM).contains([0.5, 0.5]), "x"),
+    (lambda: mo.MatroidPolytope(PM).contains([0.5, np.nan, 0.0]), "x"),
+    (lambda: mo.MatroidPolytope(PM).contains([0.5, 0.5, 0.0], method="lp"), "method"),
+    (lambda: mo.MatroidPolytope(_big_graphic()).contains(np.zeros(14), method="family"), "method"),
+    (lambda: mo.MatroidPolytope(_big_graphic()).contains(np.zeros(14),
                                     method="rank_inequalities"), "method"),
-    (lambda: mo.in_matroid_polytope("not a matroid", [0.5]), "matroid"),
-    (lambda: mo.decompose_matroid_point(PM, [0.7, 0.7, 0.0]), "x"),
-    (lambda: mo.decompose_matroid_point(PM, [0.7, 2.0, 0.0]), "x"),
-    (lambda: mo.decompose_matroid_point(mo.UniformMatroid(2, 0), [0.5, 0.0]), "x"),
-    (lambda: mo.project_onto_matroid_polytope(_big_graphic(), np.zeros(14)), "matroid"),
-    (lambda: mo.project_onto_matroid_polytope(PM, [0.5, np.inf, 0.0]), "x"),
-    (lambda: mo.polytope(_big_graphic()).project(np.zeros(14)), "matroid"),
-    (lambda: mo.polytope(_big_graphic(), mo.UniformMatroid(14, 2)), "constraint"),
-    (lambda: mo.polytope("knapsack"), "constraint"),
-    (lambda: mo.polytope(mo.Knapsack([1.0], 1.0), 3), "constraint"),
-    (lambda: mo.polytope(PM, mo.UniformMatroid(4, 1)), "constraints"),
-    (lambda: mo.polytope(), "constraints"),
+    (lambda: mo.MatroidPolytope("not a matroid").contains([0.5]), "matroid"),
+    (lambda: mo.MatroidPolytope(PM).decompose([0.7, 0.7, 0.0]), "x"),
+    (lambda: mo.MatroidPolytope(PM).decompose([0.7, 2.0, 0.0]), "x"),
+    (lambda: mo.MatroidPolytope(mo.UniformMatroid(2, 0)).decompose([0.5, 0.0]), "x"),
+    (lambda: mo.MatroidPolytope(_big_graphic()).project(np.zeros(14)), "matroid"),
+    (lambda: mo.MatroidPolytope(PM).project([0.5, np.inf, 0.0]), "x"),
+    (lambda: mo.polytope_of(_big_graphic()).project(np.zeros(14)), "matroid"),
+    (lambda: mo.polytope_of(_big_graphic(), mo.UniformMatroid(14, 2)), "constraint"),
+    (lambda: mo.polytope_of("knapsack"), "constraint"),
+    (lambda: mo.polytope_of(mo.Knapsack([1.0], 1.0), 3), "constraint"),
+    (lambda: mo.polytope_of(PM, mo.UniformMatroid(4, 1)), "constraints"),
+    (lambda: mo.polytope_of(), "constraints"),
     (lambda: mo.Polytope.from_cvxpy(2, lambda x: [x[0] >= 0.5]), "constraints"),
     (lambda: mo.Polytope.from_cvxpy(2, "x <= 1"), "constraints"),
-    (lambda: mo.polytope(PM).contains([0.5, 0.5, 1.2]), "x"),
-    (lambda: mo.polytope(PM, mo.Knapsack([1.0] * 3, 1.0)).contains([0.5, 0.5, 1.2]), "x"),
-    (lambda: mo.polytope(PM).linear_maximize([1.0, 2.0]), "weights"),
+    (lambda: mo.polytope_of(PM).contains([0.5, 0.5, 1.2]), "x"),
+    (lambda: mo.polytope_of(PM, mo.Knapsack([1.0] * 3, 1.0)).contains([0.5, 0.5, 1.2]), "x"),
+    (lambda: mo.polytope_of(PM).linear_maximize([1.0, 2.0]), "weights"),
     (lambda: mo.lp_solver("milp"), "problem"),
     (lambda: mo.measured_continuous_greedy(F3, PM, steps=0), "steps"),
     (lambda: mo.measured_continuous_greedy(F3, PM, steps=2.5), "steps"),
     (lambda: mo.measured_continuous_greedy(F3, PM, samples=0), "samples"),
     (lambda: mo.measured_continuous_greedy(F3, PM, measured="yes"), "measured"),
-    (lambda: mo.measured_continuous_greedy(F3, mo.polytope(mo.UniformMatroid(4, 1))),
+    (lambda: mo.measured_continuous_greedy(F3, mo.polytope_of(mo.UniformMatroid(4, 1))),
      "polytope"),
     (lambda: mo.measured_continuous_greedy(F3, "a polytope"), "constraint"),
     (lambda: mo.measured_continuous_greedy(lambda S: 0.0, PM), "utility"),
@@ -297,24 +298,10 @@ def test_bad_input_names_the_argument(call, arg):
             call()
 
 
-def test_matroid_methods_delegate_to_the_polytope_helpers():
-    m = mo.PartitionMatroid([0, 0, 1, 1, 2], [1, 2, 1])
-    inside = np.array([0.3, 0.6, 0.9, 0.8, 0.5])             # block sums 0.9, 1.7, 0.5
-    x = np.array([0.6, 0.6, 0.9, 0.8, 0.5])                  # block 0 sums to 1.2 > 1
-    assert m.polytope_contains(inside) and mo.in_matroid_polytope(m, inside)
-    assert not m.polytope_contains(x) and not mo.in_matroid_polytope(m, x)
-    np.testing.assert_allclose(m.project(x), mo.project_onto_matroid_polytope(m, x))
-    y = m.project(x)
-    sets, weights = m.decompose(y)
-    recon = sum(w * np.isin(np.arange(5), s) for s, w in zip(sets, weights))
-    np.testing.assert_allclose(recon, y, atol=1e-7)
-    assert all(m.is_independent(s) for s in sets)
-
-
 def test_intersection_with_a_matroid_polytope_keeps_its_rows_in_either_order():
     part = mo.PartitionMatroid([0, 0, 1, 1], [1, 1])
     user = mo.Polytope.from_cvxpy(4, lambda x: [x[0] <= 1])
-    for P in (user & mo.polytope(part), mo.polytope(part) & user):
+    for P in (user & mo.polytope_of(part), mo.polytope_of(part) & user):
         assert not P.contains([1.0, 1.0, 1.0, 1.0])
         assert P.contains([1.0, 0.0, 1.0, 0.0])
         assert P.b.size == 2

@@ -21,7 +21,11 @@ from .._backend import as_float_tensor, as_index_tensor, check_element
 from ..constraint import Constraint, ConstraintState, _order_desc
 from ..errors import InvalidInputError
 
-__all__ = ["Matroid"]
+__all__ = ["Matroid", "MAX_RANK_INEQUALITY_N"]
+
+#: Largest ground set for which a matroid without a laminar family is described by its ``2^n``
+#: rank inequalities (its polytope for LPs and projections).
+MAX_RANK_INEQUALITY_N = 12
 
 
 def check_matroid(matroid: Any, name: str = "matroid") -> Matroid:
@@ -73,6 +77,49 @@ class Matroid(Constraint):
         meeting every capacity; it gives the compact polytope description and pipage
         rounding."""
         return None
+
+    def _rank_inequalities(self) -> tuple[np.ndarray, np.ndarray]:
+        """All ``x(S) <= r(S)`` with ``r(S) < |S|`` (the others follow from ``x <= 1``), by
+        brute force over the ``2^n`` subsets (call only for ``n <= MAX_RANK_INEQUALITY_N``);
+        cached on the matroid."""
+        cache = getattr(self, "_rank_inequality_cache", None)
+        if cache is not None:
+            return cache
+        n = self.n
+        rows, rhs = [], []
+        for mask in range(1, 1 << n):
+            S = [j for j in range(n) if mask >> j & 1]
+            r = self._rank(S)
+            if r < len(S):
+                row = np.zeros(n)
+                row[S] = 1.0
+                rows.append(row)
+                rhs.append(float(r))
+        out = (np.array(rows).reshape(len(rows), n), np.array(rhs))
+        self._rank_inequality_cache = out
+        return out
+
+    def _linear_rows(self, name: str = "constraint"
+                     ) -> tuple[np.ndarray, np.ndarray, str]:
+        """The matroid polytope ``P(M)``: one row ``x(A) <= capacity(A)`` per set of the
+        laminar family when there is one (its complete description, any ``n``), else the
+        rank inequalities (``n <= MAX_RANK_INEQUALITY_N``; larger ones raise naming
+        ``name``)."""
+        family = self._laminar_family()
+        if family is not None:
+            A = np.zeros((len(family), self.n))
+            for i, (S, _cap) in enumerate(family):
+                A[i, S] = 1.0
+            return (A, np.array([float(c) for _S, c in family]),
+                    f"P({self!r}) by compact")
+        if self.n > MAX_RANK_INEQUALITY_N:
+            raise InvalidInputError(
+                f"{name}: the polytope of a {type(self).__name__} is described here by its 2^n "
+                f"rank inequalities, only for n <= {MAX_RANK_INEQUALITY_N} (got n = {self.n}); "
+                f"uniform, partition and laminar matroids, their truncations, restrictions and "
+                f"direct sums have compact descriptions for any n")
+        A, b = self._rank_inequalities()
+        return A, b, f"P({self!r}) by rank inequalities"
 
     # ----------------------------------------------------------------- public derived
     def is_independent(self, S: Iterable[int]) -> bool:
@@ -150,45 +197,6 @@ class Matroid(Constraint):
         raise InvalidInputError(
             f"matroid: no strong basis exchange for {x} between {sorted(b1)} and {sorted(b2)}; "
             f"{self!r} violates the matroid axioms")
-
-    # ----------------------------------------------------------------- polytope
-    # thin delegates to matroidopt.polytope (imported on call: polytope imports this module)
-    def polytope_contains(self, x, tol: float = 1e-9) -> bool:
-        """Whether ``x`` lies in the matroid polytope; see
-        :func:`matroidopt.in_matroid_polytope`.
-
-        Examples
-        --------
-        >>> import matroidopt as mo
-        >>> m = mo.PartitionMatroid([0, 0, 1], [1, 1])
-        >>> m.polytope_contains([0.5, 0.5, 1.0]), m.polytope_contains([0.6, 0.5, 1.0])
-        (True, False)
-        """
-        from ..polytope import in_matroid_polytope
-
-        return in_matroid_polytope(self, x, tol=tol)
-
-    def project(self, x):
-        """The Euclidean projection of ``x`` onto the matroid polytope; see
-        :func:`matroidopt.project_onto_matroid_polytope`."""
-        from ..polytope import project_onto_matroid_polytope
-
-        return project_onto_matroid_polytope(self, x)
-
-    def decompose(self, x, tol: float = 1e-9):
-        """``x`` as a convex combination of independent sets ``(sets, weights)``; see
-        :func:`matroidopt.decompose_matroid_point`.
-
-        Examples
-        --------
-        >>> import matroidopt as mo
-        >>> sets, weights = mo.UniformMatroid(3, 1).decompose([0.5, 0.25, 0.0])
-        >>> round(float(sum(weights)), 12)
-        1.0
-        """
-        from ..polytope import decompose_matroid_point
-
-        return decompose_matroid_point(self, x, tol=tol)
 
     # ----------------------------------------------------------------- operations
     def truncate(self, k: int) -> Matroid:
