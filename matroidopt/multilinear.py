@@ -14,7 +14,10 @@ For submodular ``f``, ``F`` is concave along every non-negative direction and co
 pipage rounding (:mod:`matroidopt.rounding`) turn its fractional points back into sets without
 losing value in expectation (Calinescu, Chekuri, Pál, Vondrák 2011).
 
-Closed forms (exact, no sampling) exist for
+Closed forms (exact, no sampling) come from the utility's own hook
+:meth:`Utility._multilinear(x) <matroidopt.Utility._multilinear>` (with
+:attr:`~matroidopt.Utility._has_multilinear` saying whether it has one); the library's
+families implement it next to their storage:
 
 * :class:`~matroidopt.Modular`: ``F(x) = w·x``;
 * :class:`~matroidopt.WeightedCoverage`: ``F(x) = sum_u w_u (1 - prod_{j covers u}(1 - x_j))``;
@@ -22,7 +25,8 @@ Closed forms (exact, no sampling) exist for
   decreasing order; ``j`` is the best present candidate with probability
   ``x_j prod_{l better than j}(1 - x_l)``;
 * :class:`~matroidopt.WeightedSum` of those (``F`` is linear in ``f``);
-* any utility that defines ``multilinear(x) -> float`` and ``multilinear_grad(x) -> tensor``.
+* any utility that defines ``multilinear(x) -> float`` and ``multilinear_grad(x) -> tensor``
+  (the hook's default calls them), or overrides the hook.
 
 Any other utility is estimated by sampling: ``samples`` independent sets ``R ~ x``, each
 evaluated through the incremental oracle (a state built with ``add``, then one vectorised
@@ -36,14 +40,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._backend import as_float_tensor, check_int
+from ._backend import check_int
 from .errors import InvalidInputError
 from .seeds import make_rng
 from .utility.base import Utility, check_finite_gains, check_utility
-from .utility.combinators import WeightedSum
-from .utility.coverage import WeightedCoverage
-from .utility.facility_location import FacilityLocation
-from .utility.modular import Modular
+from .validation import as_point
 
 __all__ = ["multilinear_value", "multilinear_gradient", "has_closed_form", "DEFAULT_SAMPLES",
            "MAX_SAMPLES"]
@@ -55,24 +56,8 @@ DEFAULT_SAMPLES = 1000
 #: 1/1000 of the spread).
 MAX_SAMPLES = 10**6
 
-_BLOCK_ENTRIES = 1 << 22  # kernel entries per client block of the facility-location closed form
-
 
 # ====================================================================== validation
-def _check_x(f: Utility, x: Any) -> torch.Tensor:
-    """``x`` as a float64 CPU tensor of shape ``(n,)`` with entries in ``[0, 1]``."""
-    t = as_float_tensor(x, "x", ndim=1, device="cpu", dtype=torch.float64)
-    if t.numel() != f.n:
-        raise InvalidInputError(f"x: expected length {f.n} (the ground-set size), got "
-                                f"{t.numel()}")
-    if t.numel():
-        lo, hi = float(t.min()), float(t.max())
-        if lo < 0.0 or hi > 1.0:
-            bad = lo if lo < 0.0 else hi
-            raise InvalidInputError(f"x: expected a point of [0, 1]^n, found the entry {bad}")
-    return t
-
-
 def _check_samples(samples: Any) -> int | None:
     return None if samples is None else check_int(samples, "samples", minimum=1,
                                                   maximum=MAX_SAMPLES)
@@ -94,9 +79,11 @@ def has_closed_form(f: Utility) -> bool:
     """Whether :func:`multilinear_value` and :func:`multilinear_gradient` are exact for ``f``
     (no sampling) when called with ``samples=None``.
 
-    True for :class:`~matroidopt.Modular`, :class:`~matroidopt.WeightedCoverage`,
+    Read from the utility's :attr:`~matroidopt.Utility._has_multilinear` hook: true for
+    :class:`~matroidopt.Modular`, :class:`~matroidopt.WeightedCoverage`,
     :class:`~matroidopt.FacilityLocation`, :class:`~matroidopt.WeightedSum` of those, and
-    utilities that define ``multilinear`` and ``multilinear_grad``.
+    utilities that override :meth:`~matroidopt.Utility._multilinear` or define
+    ``multilinear`` and ``multilinear_grad``; false for anything that is not a utility.
 
     Examples
     --------
@@ -106,166 +93,23 @@ def has_closed_form(f: Utility) -> bool:
     >>> mo.has_closed_form(mo.Utility.from_callable(len, 3, monotone=True, submodular=True))
     False
     """
-    if callable(getattr(f, "multilinear", None)) and callable(getattr(f, "multilinear_grad",
-                                                                      None)):
-        return True
-    if isinstance(f, WeightedSum):
-        return all(has_closed_form(u) for u in f.utilities)
-    return isinstance(f, (Modular, WeightedCoverage, FacilityLocation))
+    return isinstance(f, Utility) and bool(f._has_multilinear)
 
 
 def _closed_form(f: Utility, x: torch.Tensor) -> tuple[float, torch.Tensor]:
-    """``(F(x), ∇F(x))`` in closed form; ``x`` is a float64 CPU tensor, the gradient comes
-    back as a float64 CPU tensor. The caller has checked :func:`has_closed_form`."""
-    if callable(getattr(f, "multilinear", None)) and callable(getattr(f, "multilinear_grad",
-                                                                      None)):
-        xd = x.to(device=f.device, dtype=f.dtype)
-        g = torch.as_tensor(f.multilinear_grad(xd)).detach().to("cpu", torch.float64)
-        return float(f.multilinear(xd)), g.reshape(-1)
-    if isinstance(f, WeightedSum):
-        value, grad = 0.0, torch.zeros(f.n, dtype=torch.float64)
-        for u, c in zip(f.utilities, f.weights, strict=True):
-            v, g = _closed_form(u, x)
-            value += c * v
-            grad += c * g
-        return value, grad
-    if isinstance(f, Modular):
-        w = f.weights.detach().to("cpu", torch.float64)
-        return float(w @ x), w.clone()
-    if isinstance(f, WeightedCoverage):
-        return _coverage(f, x)
-    if isinstance(f, FacilityLocation):
-        return _facility_location(f, x)
-    raise InvalidInputError(f"f: no closed form for {type(f).__name__}")  # pragma: no cover
-
-
-def _coverage(f: WeightedCoverage, x: torch.Tensor) -> tuple[float, torch.Tensor]:
-    """Concept ``u`` stays uncovered with probability ``prod_{j covers u} (1 - x_j)``.
-
-    Products are taken as sums of logs, with the factors ``1 - x_j = 0`` counted apart, so
-    ``x_j = 1`` is exact and "the product without ``j``" needs no division by zero."""
-    dev = f.device
-    if f._sparse:
-        lens = f._indptr[1:] - f._indptr[:-1]
-        rows = torch.repeat_interleave(torch.arange(f.n, device=dev), lens)
-        cols = f._cols
-    else:
-        rows, cols = torch.nonzero(f._inc, as_tuple=True)
-    rows, cols = rows.cpu(), cols.cpu()
-    w = f.weights.detach().to("cpu", torch.float64)
-    m = f.n_concepts
-    q = 1.0 - x
-    zero = q <= 0.0
-    logq = torch.where(zero, 0.0, torch.log(q.clamp_min(torch.finfo(torch.float64).tiny)))
-    S = torch.zeros(m, dtype=torch.float64).index_add_(0, cols, logq[rows])
-    Z = torch.zeros(m, dtype=torch.long).index_add_(0, cols, zero[rows].long())
-    uncovered = torch.where(Z > 0, 0.0, torch.exp(S))
-    value = float((w * (1.0 - uncovered)).sum())
-    others_zero = (Z[cols] - zero[rows].long()) > 0
-    without_j = torch.where(others_zero, 0.0, torch.exp(S[cols] - logq[rows]))
-    grad = torch.zeros(f.n, dtype=torch.float64).index_add_(0, rows, w[cols] * without_j)
-    return value, grad
-
-
-def _client_rows(f: FacilityLocation, a: int, b: int, sparse_rows=None) -> torch.Tensor:
-    """The dense ``(b - a, n)`` block ``K[a:b, :]`` (clients ``a..b-1`` against every
-    candidate) on the utility's device, computed without materialising the whole kernel."""
-    if f._mode == "dense":
-        return f._Kt[:, a:b].T
-    if f._mode == "sparse":
-        block = sparse_rows[a:b].toarray()
-        return torch.as_tensor(block, device=f.device, dtype=f.dtype)
-    Y = f._Y[a:b]
-    X = f._X
-    if f._metric_fn is not None:
-        out = torch.as_tensor(f._metric_fn(X, Y), device=f.device, dtype=f.dtype)
-        if out.shape != (f.n, b - a):
-            raise InvalidInputError(
-                f"metric: callable returned shape {tuple(out.shape)}, expected {(f.n, b - a)}")
-        return out.T
-    if f._metric in ("cosine", "dot"):
-        return Y @ X.T
-    D2 = torch.addmm(f._Xsq.expand(b - a, -1), Y, X.T, alpha=-2.0)
-    D2.add_(f._Ysq[a:b][:, None]).clamp_min_(0.0)
-    if f._metric == "rbf":
-        return D2.mul_(-f._gamma_k).exp_()
-    return D2.sqrt_().mul_(-f._gamma_k).exp_()
-
-
-def _sparse_client_rows(f: FacilityLocation):
-    """The sparse kernel as a scipy CSR matrix ``(clients, n)`` (row slices are cheap)."""
-    import scipy.sparse as sp
-
-    return sp.csc_matrix((f._vals.detach().cpu().numpy(), f._rows.cpu().numpy(),
-                          f._indptr.cpu().numpy()), shape=(f.n_clients, f.n)).tocsr()
-
-
-def _fl_block(s: torch.Tensor, xs: torch.Tensor) -> tuple[float, torch.Tensor]:
-    """One block of clients, similarities sorted in decreasing order per row (``s``, clamped
-    at 0) and the matching coordinates ``xs``: the block's ``F`` and ``∂F/∂x_(k)`` per entry.
-
-    With ``a_k = 1 - x_(k)``, ``P_k = prod_{l<k} a_l`` and ``b_l = x_(l) s_(l)``:
-    ``∂F/∂x_(k) = P_k s_(k) - sum_{l>k} b_l prod_{m<l, m != k} a_m``. For ``a_k > 0`` the
-    sum is ``R_k / a_k`` with ``R_k = sum_{l>k} b_l P_l`` (a reverse cumulative sum of
-    non-negative terms, so the division loses no accuracy). At the first ``k`` with
-    ``a_k = 0`` (``x_(k) = 1``) it is the same sum with ``a_k`` replaced by 1; past it
-    ``P_k = 0`` and the derivative is 0. Everything is a cumulative product or sum along
-    the rows: no loop over candidates."""
-    a = 1.0 - xs
-    b = xs * s
-    ones = torch.ones_like(a[:, :1])
-    P = torch.cumprod(torch.cat([ones, a[:, :-1]], dim=1), dim=1)
-    value = float((b * P).sum())
-
-    def tail(Pm: torch.Tensor) -> torch.Tensor:   # sum_{l>k} b_l Pm_l, per k
-        c = torch.flip(torch.cumsum(torch.flip(b * Pm, [1]), dim=1), [1])
-        return torch.cat([c[:, 1:], torch.zeros_like(ones)], dim=1)
-
-    R = tail(P)
-    zero = a <= 0.0
-    pos = ~zero
-    excl = torch.where(pos, R / torch.where(pos, a, 1.0), 0.0)
-    has_zero = zero.any(dim=1)
-    if bool(has_zero.any()):
-        rows = torch.nonzero(has_zero).flatten()
-        k0 = torch.argmax(zero[rows].to(torch.uint8), dim=1)
-        a2 = a[rows].clone()
-        a2[torch.arange(rows.numel()), k0] = 1.0
-        P2 = torch.cumprod(torch.cat([ones[rows], a2[:, :-1]], dim=1), dim=1)
-        b_rows = b[rows]
-        c = torch.flip(torch.cumsum(torch.flip(b_rows * P2, [1]), dim=1), [1])
-        R2 = torch.cat([c[:, 1:], torch.zeros_like(ones[rows])], dim=1)
-        excl[rows, k0] = R2[torch.arange(rows.numel()), k0]
-    return value, P * s - excl
-
-
-def _facility_location(f: FacilityLocation, x: torch.Tensor) -> tuple[float, torch.Tensor]:
-    """Per client, the similarities ``s_(1) >= s_(2) >= ...`` (clamped at the 0 baseline):
-    ``F_i = sum_k s_(k) x_(k) P_k`` with ``P_k = prod_{l<k}(1 - x_(l))`` the probability that
-    no better candidate is present, and ``∂F_i/∂x_(k) = P_k (s_(k) - T_k)`` with ``T_k`` the
-    expected best of the worse candidates (:func:`_fl_block`).
-
-    Clients are processed in blocks of about ``_BLOCK_ENTRIES`` kernel entries (each block's
-    rows computed on the fly for features and sparse kernels), so the working memory is a
-    few blocks, never the ``n × m`` kernel."""
-    n, m = f.n, f.n_clients
-    grad = torch.zeros(n, dtype=torch.float64)
-    if n == 0 or m == 0:
-        return 0.0, grad
-    sparse_rows = _sparse_client_rows(f) if f._mode == "sparse" else None
-    xd = x.to(f.device)
-    value = 0.0
-    gd = torch.zeros(n, dtype=torch.float64, device=f.device)
-    chunk = max(1, _BLOCK_ENTRIES // n)
-    for a in range(0, m, chunk):
-        A = _client_rows(f, a, min(m, a + chunk), sparse_rows).to(torch.float64).clamp_min(0.0)
-        s, idx = torch.sort(A, dim=1, descending=True, stable=True)
-        del A
-        v, g = _fl_block(s, xd[idx])
-        value += v
-        gd.index_add_(0, idx.reshape(-1), g.reshape(-1))
-    grad += gd.cpu()
-    return value, grad
+    """``(F(x), ∇F(x))`` from the utility's :meth:`~matroidopt.Utility._multilinear` hook;
+    ``x`` is a float64 CPU tensor, the gradient comes back as a float64 CPU tensor of shape
+    ``(n,)``. The caller has checked :func:`has_closed_form`."""
+    out = f._multilinear(x)
+    if out is None:
+        raise InvalidInputError(f"f: no closed form for {type(f).__name__}")
+    value, grad = out
+    grad = torch.as_tensor(grad).detach().to("cpu", torch.float64).reshape(-1)
+    if grad.numel() != f.n:
+        raise InvalidInputError(
+            f"f: the closed-form gradient of {type(f).__name__} has {grad.numel()} entries, "
+            f"expected {f.n} (the ground-set size)")
+    return float(value), grad
 
 
 # ====================================================================== sampling
@@ -400,7 +244,7 @@ def multilinear_value(f: Utility, x, samples: int | None = None, seed: Any = Non
     True
     """
     f = check_utility(f, "f")
-    xt = _check_x(f, x)
+    xt = as_point(x, f.n, "x")
     samples = _check_samples(samples)
     if samples is None and has_closed_form(f):
         value, stderr = _closed_form(f, xt)[0], 0.0
@@ -454,7 +298,7 @@ def multilinear_gradient(f: Utility, x, samples: int | None = None, seed: Any = 
     [3.0, -1.0]
     """
     f = check_utility(f, "f")
-    xt = _check_x(f, x)
+    xt = as_point(x, f.n, "x")
     samples = _check_samples(samples)
     if samples is None and has_closed_form(f):
         grad = _closed_form(f, xt)[1]

@@ -495,7 +495,7 @@ def _fl_reference(K, x):
 
 @pytest.mark.parametrize("mode", ["dense", "sparse", "features", "rect"])
 def test_facility_location_blocks_equal_unblocked(mode, monkeypatch):
-    from matroidopt import multilinear
+    from matroidopt.utility import _multilinear_forms
 
     rng = np.random.default_rng(7)
     n = 40
@@ -516,11 +516,11 @@ def test_facility_location_blocks_equal_unblocked(mode, monkeypatch):
     x[[4, 20]] = 0.0
     x[7] = 1.0 - 1e-13
     v_ref, g_ref = _fl_reference(K, x)
-    monkeypatch.setattr(multilinear, "_BLOCK_ENTRIES", 1 << 30)   # one block
+    monkeypatch.setattr(_multilinear_forms, "_BLOCK_ENTRIES", 1 << 30)   # one block
     v1, g1 = mo.multilinear_value(f, x), mo.multilinear_gradient(f, x)
-    monkeypatch.setattr(multilinear, "_BLOCK_ENTRIES", 3 * n + 1)  # blocks of 3 clients
+    monkeypatch.setattr(_multilinear_forms, "_BLOCK_ENTRIES", 3 * n + 1)  # blocks of 3 clients
     v3, g3 = mo.multilinear_value(f, x), mo.multilinear_gradient(f, x)
-    monkeypatch.setattr(multilinear, "_BLOCK_ENTRIES", 1)          # one client per block
+    monkeypatch.setattr(_multilinear_forms, "_BLOCK_ENTRIES", 1)          # one client per block
     v0, g0 = mo.multilinear_value(f, x), mo.multilinear_gradient(f, x)
     for v, g in ((v1, g1), (v3, g3), (v0, g0)):
         assert v == pytest.approx(v_ref, rel=1e-12)

@@ -230,7 +230,7 @@ def test_facility_location_reads_a_rounding_symmetric_kernel_as_its_own_transpos
     assert not np.array_equal(noisy, noisy.T)
     K = torch.from_numpy(noisy)
     f = FacilityLocation(K)
-    assert f._Kt.data_ptr() == K.data_ptr()  # no transposed copy
+    assert f._kernel.Kt.data_ptr() == K.data_ptr()  # no transposed copy
     S = rng.choice(300, size=12, replace=False).tolist()
     strict = np.maximum(noisy[:, S].max(1), 0).sum()
     assert f.evaluate(S) == pytest.approx(strict, rel=1e-13)
@@ -238,7 +238,7 @@ def test_facility_location_reads_a_rounding_symmetric_kernel_as_its_own_transpos
     skew = noisy.copy()
     skew[0, 1] += 1e-6
     g = FacilityLocation(torch.from_numpy(skew))
-    assert g._Kt.data_ptr() != K.data_ptr()
+    assert g._kernel.Kt.data_ptr() != K.data_ptr()
     assert g.evaluate([1]) == pytest.approx(np.maximum(skew[:, 1], 0).sum(), rel=1e-15)
 
 

@@ -9,7 +9,10 @@ style), so a solve is resumable and inspectable::
     f.value(state)                   # f(S)
 
 Subclasses implement the private hooks ``_init_data``, ``_gains``, ``_add_data`` and ``_value``
-(they may assume valid input); the public methods validate and delegate.
+(they may assume valid input); the public methods validate and delegate. Optional hooks describe
+structure the solvers exploit: ``_evaluate`` (a direct formula), ``_modular_weights`` (modular
+utilities) and ``_multilinear`` with ``_has_multilinear`` (a closed-form multilinear extension,
+read by :mod:`matroidopt.multilinear`).
 """
 
 from __future__ import annotations
@@ -173,6 +176,44 @@ class Utility(abc.ABC):
         """Hook: the weights ``w`` of a modular utility, else None (the default)."""
         return None
 
+    @property
+    def _has_multilinear(self) -> bool:
+        """Hook: whether :meth:`_multilinear` gives the multilinear extension in closed form,
+        decided without computing it (read by :func:`~matroidopt.has_closed_form`).
+
+        The default is true when a subclass overrides :meth:`_multilinear`, or defines the
+        public pair ``multilinear(x) -> float`` and ``multilinear_grad(x) -> tensor``; a family
+        whose closed form depends on its parts (e.g. :class:`~matroidopt.WeightedSum`)
+        overrides it.
+        """
+        return (type(self)._multilinear is not Utility._multilinear
+                or _has_public_multilinear(self))
+
+    def _multilinear(self, x: torch.Tensor) -> tuple[float, torch.Tensor] | None:
+        """Hook: the multilinear extension ``F(x) = E_{R ~ x}[f(R)]`` and its gradient
+        ``∂F/∂x_j = E_{R ~ x}[f(R + j) - f(R - j)]``, exactly (no sampling).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A validated float64 CPU tensor of shape ``(n,)`` with entries in ``[0, 1]``.
+
+        Returns
+        -------
+        (float, torch.Tensor) or None
+            ``(F(x), ∇F(x))`` with the gradient a float64 CPU tensor of shape ``(n,)``; None
+            (the default) when there is no closed form, and :mod:`matroidopt.multilinear`
+            samples instead. A subclass that overrides this hook is taken to have a closed
+            form (see :attr:`_has_multilinear`). The default also serves utilities that define
+            the public pair ``multilinear(x)`` / ``multilinear_grad(x)`` (called with ``x``
+            on :attr:`device` in :attr:`dtype`).
+        """
+        if not _has_public_multilinear(self):
+            return None
+        xd = x.to(device=self.device, dtype=self.dtype)
+        g = torch.as_tensor(self.multilinear_grad(xd)).detach().to("cpu", torch.float64)
+        return float(self.multilinear(xd)), g.reshape(-1)
+
     # ------------------------------------------------------------------ private fast path
     def _init_state(self) -> UtilityState:
         return UtilityState((), self._init_data(), self)
@@ -324,6 +365,12 @@ class Utility(abc.ABC):
         from .combinators import RestrictedUtility
 
         return RestrictedUtility(self, elements)
+
+
+def _has_public_multilinear(f: Utility) -> bool:
+    """Whether ``f`` brings the public closed-form pair ``multilinear`` / ``multilinear_grad``."""
+    return (callable(getattr(f, "multilinear", None))
+            and callable(getattr(f, "multilinear_grad", None)))
 
 
 def check_utility(f: Any, name: str = "utility") -> Utility:

@@ -151,6 +151,26 @@ class WeightedSum(Utility):
         return sum(c * float(u._evaluate(idx))
                    for u, c in zip(self.utilities, self.weights, strict=True))
 
+    @property
+    def _has_multilinear(self) -> bool:
+        """``F`` is linear in ``f``: a closed form exactly when every part has one."""
+        return all(u._has_multilinear for u in self.utilities)
+
+    def _multilinear(self, x: torch.Tensor) -> tuple[float, torch.Tensor] | None:
+        """``sum_k c_k F_k(x)`` and ``sum_k c_k ∇F_k(x)`` from the parts' closed forms
+        (None when a part has none)."""
+        if not self._has_multilinear:
+            return None
+        value, grad = 0.0, torch.zeros(self.n, dtype=torch.float64)
+        for u, c in zip(self.utilities, self.weights, strict=True):
+            part = u._multilinear(x)
+            if part is None:
+                return None
+            v, g = part
+            value += c * float(v)
+            grad += c * torch.as_tensor(g).detach().to("cpu", torch.float64).reshape(-1)
+        return value, grad
+
     def __repr__(self) -> str:
         terms = " + ".join(f"{c:g}*{u!r}"
                            for u, c in zip(self.utilities, self.weights, strict=True))

@@ -20,6 +20,7 @@ from .._backend import (
     resolve_dtype,
 )
 from ..errors import InvalidInputError
+from ._multilinear_forms import uncovered_form
 from .base import Utility, UtilityState
 
 __all__ = ["WeightedCoverage", "SetCover"]
@@ -172,6 +173,18 @@ class WeightedCoverage(Utility):
         else:
             covered = self._inc[idx].bool().any(0)
         return float(self.weights[covered].sum())
+
+    def _multilinear(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """``F(x) = sum_u w_u (1 - prod_{j covers u}(1 - x_j))`` and its gradient, over the
+        stored incidence pairs (``O(nnz)``; :func:`._multilinear_forms.uncovered_form`)."""
+        if self._sparse:
+            lens = self._indptr[1:] - self._indptr[:-1]
+            rows = torch.repeat_interleave(torch.arange(self.n, device=self.device), lens)
+            cols = self._cols
+        else:
+            rows, cols = torch.nonzero(self._inc, as_tuple=True)
+        w = self.weights.detach().to("cpu", torch.float64)
+        return uncovered_form(rows.cpu(), cols.cpu(), w, self.n_concepts, x)
 
     def __repr__(self) -> str:
         mode = "sparse" if self._sparse else "dense"

@@ -8,6 +8,10 @@ Three storage modes share one incremental state (each client's best similarity s
 * features (``FacilityLocation.from_features(X, metric=...)``): kernel blocks are computed on
   the fly, so the ``n × n`` kernel is never stored.
 
+Each mode is a small kernel strategy (:class:`_DenseKernel`, :class:`_SparseKernel`,
+:class:`_FeatureKernel`), chosen once by the constructor or :meth:`FacilityLocation.from_features`;
+the oracle hooks and the closed-form multilinear extension delegate to it.
+
 The ``max(0, ·)`` baseline (a phantom facility of similarity 0) makes ``f`` normalized,
 monotone and submodular for any real kernel; for a non-negative kernel it is the usual
 facility location of apricot and submodlib.
@@ -15,6 +19,7 @@ facility location of apricot and submodlib.
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable
 
@@ -33,6 +38,7 @@ from .._backend import (
     scale_to_unit_max,
 )
 from ..errors import InvalidInputError
+from ._multilinear_forms import best_of_form
 from .base import Utility
 
 __all__ = ["FacilityLocation"]
@@ -78,17 +84,16 @@ class FacilityLocation(Utility):
     def __init__(self, kernel, *, device=None, dtype=None) -> None:
         if kernel is None:
             raise InvalidInputError("kernel: expected a 2-D similarity matrix, got None")
-        self._mode = "sparse" if sp.issparse(kernel) else "dense"
-        if self._mode == "sparse":
+        if sp.issparse(kernel):
             csc = as_sparse_2d(kernel, "kernel", "csc")
             m, n = csc.shape
             csc.sum_duplicates()
             vals = as_float_tensor(csc.data, "kernel", ndim=1, device=device, dtype=dtype)
             dev = vals.device
             # column j's clients: rows[indptr[j]:indptr[j+1]] (CSR of K^T)
-            self._indptr = torch.as_tensor(csc.indptr.astype(np.int64), device=dev)
-            self._rows = torch.as_tensor(csc.indices.astype(np.int64), device=dev)
-            self._vals = vals
+            self._kernel: _Kernel = _SparseKernel(
+                torch.as_tensor(csc.indptr.astype(np.int64), device=dev),
+                torch.as_tensor(csc.indices.astype(np.int64), device=dev), vals, n, m)
             torch_input = False
         else:
             K = as_float_tensor(kernel, "kernel", ndim=2, device=device, dtype=dtype)
@@ -97,9 +102,10 @@ class FacilityLocation(Utility):
             # symmetric up to rounding (a blockwise BLAS product): K serves as its own
             # transpose, no n x n copy (the gains then differ by at most that rounding)
             if m == n and is_symmetric(K, rtol=_SYMMETRY_RTOL * torch.finfo(K.dtype).eps):
-                self._Kt = K if K.is_contiguous() else K.contiguous()
+                Kt = K if K.is_contiguous() else K.contiguous()
             else:
-                self._Kt = K.T.contiguous()
+                Kt = K.T.contiguous()
+            self._kernel = _DenseKernel(Kt)
             vals = K
             torch_input = is_torch(kernel)
         super().__init__(n, monotone=True, submodular=True, device=dev, dtype=vals.dtype,
@@ -183,42 +189,16 @@ class FacilityLocation(Utility):
             gamma = 1.0 / max(d, 1)
         Utility.__init__(self, n, monotone=True, submodular=True, device=Xt.device,
                          dtype=Xt.dtype, torch_input=is_torch(X))
-        self._mode = "features"
         self.n_clients = int(Yt.shape[0])
-        self._metric, self._metric_fn, self._gamma_k = metric, fn, gamma
         if metric == "cosine":
             Xt = _unit_rows(Xt)
             Yt = Xt if clients is None else _unit_rows(Yt)
-        self._X, self._Y = Xt, Yt
-        self._Ysq = (Yt * Yt).sum(1)
-        self._Xsq = (Xt * Xt).sum(1)
+        self._kernel = _FeatureKernel(Xt, Yt, metric, fn, gamma)
         if block_size is None:
             block_size = max(1, _BLOCK_ELEMENTS // max(self.n_clients, 1))
         self._block = check_int(block_size, "block_size", minimum=1)
-        self._check_feature_scale(clients is None)
+        self._kernel.check_scale(clients is None)
         return self
-
-    def _check_feature_scale(self, same: bool) -> None:
-        """Reject features whose kernel (or its sums over the clients) would overflow, and a
-        metric callable whose first block is malformed or not finite."""
-        big = torch.finfo(self.dtype).max
-        also = "" if same else " (with clients)"
-        if self._metric in ("rbf", "euclidean") and self.n and self.n_clients:
-            # |a - y|^2 = |y|^2 - 2 a·y + |a|^2 must not overflow
-            sq = float(self._Xsq.max()) + float(self._Ysq.max())
-            if not 4.0 * sq <= big:
-                raise InvalidInputError(
-                    f"X: squared feature norms{also} up to {sq:.3g} overflow {self.dtype} in "
-                    f"the {self._metric!r} kernel; rescale the features (and gamma)")
-        if self._metric == "dot" and self.n and self.n_clients:
-            # |<x, y>| <= |x| |y|: f(V) <= m · max|x| · max|y| bounds every value and gain
-            bound = math.sqrt(float(self._Xsq.max())) * math.sqrt(float(self._Ysq.max()))
-            if not bound * self.n_clients <= big:
-                raise InvalidInputError(
-                    f"X: dot-product similarities{also} (|x|·|y| up to {bound:.3g}) summed over "
-                    f"{self.n_clients} clients overflow {self.dtype}; rescale the features")
-        if self._metric_fn is not None and self.n:
-            self._rows_block(torch.zeros(1, dtype=torch.long, device=self.device))
 
     # ----------------------------------------------------------------- kernel access
     def kernel_block(self, candidates) -> torch.Tensor:
@@ -229,122 +209,302 @@ class FacilityLocation(Utility):
         """
         cand = as_index_tensor(candidates, self.n, "candidates", device=self.device,
                                unique=False)
-        return self._rows_block(cand)
-
-    def _rows_block(self, cand: torch.Tensor) -> torch.Tensor:
-        if self._mode == "dense":
-            return self._Kt[cand]
-        if self._mode == "features":
-            A = self._X[cand]
-            if self._metric_fn is not None:
-                try:
-                    raw = self._metric_fn(A, self._Y)
-                except Exception as exc:  # noqa: BLE001 - any failure of user code
-                    raise InvalidInputError(
-                        f"metric: the callable failed on a ({cand.numel()}, d) block of X "
-                        f"against the clients ({type(exc).__name__}: {exc})") from exc
-                try:
-                    out = torch.as_tensor(raw, device=self.device, dtype=self.dtype)
-                except (TypeError, ValueError, RuntimeError) as exc:
-                    raise InvalidInputError(
-                        f"metric: the callable must return a real ({cand.numel()}, "
-                        f"{self.n_clients}) tensor block, returned {type(raw).__name__} "
-                        f"({exc})") from None
-                if out.shape != (cand.numel(), self.n_clients):
-                    raise InvalidInputError(
-                        f"metric: callable returned shape {tuple(out.shape)}, expected "
-                        f"{(cand.numel(), self.n_clients)}"
-                    )
-                if out.numel() and not bool(torch.isfinite(out).all()):
-                    bad = cand[torch.nonzero(~torch.isfinite(out))[0, 0]].item()
-                    raise InvalidInputError(
-                        f"metric: the callable returned NaN or infinite similarities (for "
-                        f"candidate {bad}); the kernel must be finite")
-                return out
-            if self._metric in ("cosine", "dot"):
-                return A @ self._Y.T
-            # |a - y|^2 = |y|^2 - 2 a·y + |a|^2, fused in place (no n×m temporaries)
-            D2 = torch.addmm(self._Ysq.expand(cand.numel(), -1), A, self._Y.T, alpha=-2.0)
-            D2.add_(self._Xsq[cand][:, None]).clamp_min_(0.0)
-            if self._metric == "rbf":
-                return D2.mul_(-self._gamma_k).exp_()
-            return D2.sqrt_().mul_(-self._gamma_k).exp_()
-        # sparse: scatter the candidates' columns into a dense block
-        out = torch.zeros(cand.numel(), self.n_clients, device=self.device, dtype=self.dtype)
-        for r, j in enumerate(cand.tolist()):
-            a, b = int(self._indptr[j]), int(self._indptr[j + 1])
-            out[r, self._rows[a:b]] = self._vals[a:b]
-        return out
+        return self._kernel.rows(cand)
 
     # ----------------------------------------------------------------- oracle
     def _init_data(self):
         return torch.zeros(self.n_clients, device=self.device, dtype=self.dtype)
 
     def _gains(self, state, candidates):
-        cur = state.data
-        if self._mode == "sparse":
-            return self._sparse_gains(cur, candidates)
         # blocks of ~2^18 kernel entries keep the fused in-place chain in cache
         step = max(1, min(self._block, _CHUNK_ELEMENTS // max(self.n_clients, 1)))
-        m = candidates.numel()
-        first = int(candidates[0])
-        # a run of consecutive rows of a dense kernel is read in place (no gather copy)
-        run = (self._mode == "dense" and int(candidates[-1]) - first + 1 == m
-               and (m == 1 or bool((candidates[1:] > candidates[:-1]).all())))
-        out = torch.empty(m, device=self.device, dtype=self.dtype)
-        for s in range(0, m, step):
-            if run:
-                block = torch.sub(self._Kt[first + s:first + min(m, s + step)], cur)
-            else:
-                # every block from _rows_block is a fresh tensor (a gather or computed block)
-                block = self._rows_block(candidates[s:s + step]).sub_(cur)
-            out[s:s + step] = block.clamp_min_(0.0).sum(1)
-        return out
-
-    def _sparse_gains(self, cur, candidates):
-        starts = self._indptr[candidates]
-        lens = self._indptr[candidates + 1] - starts
-        total = int(lens.sum())
-        out = torch.zeros(candidates.numel(), device=self.device, dtype=self.dtype)
-        if total == 0:
-            return out
-        seg = torch.repeat_interleave(torch.arange(candidates.numel(), device=self.device), lens,
-                                      output_size=total)
-        offs = torch.arange(total, device=self.device) - torch.repeat_interleave(
-            torch.cumsum(lens, 0) - lens, lens, output_size=total)
-        pos = starts[seg] + offs
-        contrib = (self._vals[pos] - cur[self._rows[pos]]).clamp_min_(0.0)
-        return out.index_add_(0, seg, contrib)
+        return self._kernel.gains(state.data, candidates, step)
 
     def _add_data(self, state, j):
-        cur = state.data
-        if self._mode == "sparse":
-            a, b = int(self._indptr[j]), int(self._indptr[j + 1])
-            new = cur.clone()
-            rows = self._rows[a:b]
-            new[rows] = torch.maximum(cur[rows], self._vals[a:b])
-            return new
-        row = self._rows_block(torch.tensor([j], device=self.device))[0]
-        return torch.maximum(cur, row)
+        return self._kernel.add(state.data, j)
 
     def _value(self, state):
         return float(state.data.sum())
 
     def _evaluate(self, idx):
-        cur = self._init_data()
-        step = self._block
-        for s in range(0, idx.numel(), step):
-            if self._mode == "sparse":
-                for j in idx[s:s + step].tolist():
-                    a, b = int(self._indptr[j]), int(self._indptr[j + 1])
-                    rows = self._rows[a:b]
-                    cur[rows] = torch.maximum(cur[rows], self._vals[a:b])
-            else:
-                cur = torch.maximum(cur, self._rows_block(idx[s:s + step]).amax(0))
-        return float(cur.sum())
+        return float(self._kernel.best(self._init_data(), idx, self._block).sum())
+
+    def _multilinear(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """Per client, the probability that candidate ``j`` is the best present one is
+        ``x_j prod_{l better than j}(1 - x_l)``: ``O(m·n log n)``, clients in blocks of about
+        4M kernel entries (:func:`._multilinear_forms.best_of_form`), so the ``n × m``
+        kernel is never materialised."""
+        return best_of_form(self._kernel.client_rows(), self.n_clients, x, self.device)
 
     def __repr__(self) -> str:
-        return f"FacilityLocation(n={self.n}, clients={self.n_clients}, mode={self._mode!r})"
+        return (f"FacilityLocation(n={self.n}, clients={self.n_clients}, "
+                f"mode={self._kernel.name!r})")
+
+
+# ===================================================================== kernel strategies
+class _Kernel(abc.ABC):
+    """How the kernel ``K`` (``m`` clients × ``n`` candidates) of a :class:`FacilityLocation`
+    is stored, with the operations its hooks delegate to.
+
+    The state is ``cur``, each client's best similarity so far (shape ``(m,)``, starting at
+    the 0 baseline).
+
+    Attributes
+    ----------
+    name : str
+        The storage mode shown by ``repr`` (``"dense"``, ``"sparse"`` or ``"features"``).
+    n, m : int
+        Candidates and clients.
+    device, dtype
+        Where and in which precision the kernel is read.
+    """
+
+    name = ""
+
+    def __init__(self, n: int, m: int, device: torch.device, dtype: torch.dtype) -> None:
+        self.n, self.m, self.device, self.dtype = int(n), int(m), device, dtype
+
+    @abc.abstractmethod
+    def rows(self, cand: torch.Tensor) -> torch.Tensor:
+        """Dense ``K[:, cand].T`` of shape ``(len(cand), m)``, a fresh tensor (the caller
+        may overwrite it)."""
+
+    @abc.abstractmethod
+    def client_rows(self) -> Callable[[int, int], torch.Tensor]:
+        """A reader ``(a, b) -> K[a:b, :]`` (clients ``a..b-1`` against every candidate,
+        shape ``(b - a, n)``, on :attr:`device`) for the multilinear extension; the
+        reader may prepare (and keep) a client-major copy on its first call."""
+
+    def gains(self, cur: torch.Tensor, cand: torch.Tensor, step: int) -> torch.Tensor:
+        """``sum_i max(0, K[i, j] - cur_i)`` for each ``j`` in ``cand``, in fused in-place
+        chunks of ``step`` candidates."""
+        m = cand.numel()
+        out = torch.empty(m, device=self.device, dtype=self.dtype)
+        for s in range(0, m, step):
+            block = self.rows(cand[s:s + step]).sub_(cur)
+            out[s:s + step] = block.clamp_min_(0.0).sum(1)
+        return out
+
+    def add(self, cur: torch.Tensor, j: int) -> torch.Tensor:
+        """A new ``cur`` after adding candidate ``j`` (the input is not modified)."""
+        return torch.maximum(cur, self.rows(torch.tensor([j], device=self.device))[0])
+
+    def best(self, cur: torch.Tensor, idx: torch.Tensor, step: int) -> torch.Tensor:
+        """``cur`` raised to each client's best similarity over ``idx``, in blocks of
+        ``step`` candidates (``cur`` may be modified in place)."""
+        for s in range(0, idx.numel(), step):
+            cur = torch.maximum(cur, self.rows(idx[s:s + step]).amax(0))
+        return cur
+
+
+class _DenseKernel(_Kernel):
+    """A dense kernel stored candidate-major: ``Kt[j]`` is candidate ``j``'s row of
+    similarities to the clients (``K`` itself when it is symmetric up to rounding)."""
+
+    name = "dense"
+
+    def __init__(self, Kt: torch.Tensor) -> None:
+        super().__init__(Kt.shape[0], Kt.shape[1], Kt.device, Kt.dtype)
+        self.Kt = Kt
+
+    def rows(self, cand):
+        return self.Kt[cand]
+
+    def gains(self, cur, cand, step):
+        m = cand.numel()
+        first = int(cand[0])
+        # a run of consecutive rows is read in place (no gather copy)
+        if not (int(cand[-1]) - first + 1 == m
+                and (m == 1 or bool((cand[1:] > cand[:-1]).all()))):
+            return super().gains(cur, cand, step)
+        out = torch.empty(m, device=self.device, dtype=self.dtype)
+        for s in range(0, m, step):
+            block = torch.sub(self.Kt[first + s:first + min(m, s + step)], cur)
+            out[s:s + step] = block.clamp_min_(0.0).sum(1)
+        return out
+
+    def client_rows(self):
+        Kt = self.Kt
+        return lambda a, b: Kt[:, a:b].T
+
+
+class _SparseKernel(_Kernel):
+    """A sparse kernel in CSC form (the CSR of ``K^T``): candidate ``j``'s clients are
+    ``row_ids[indptr[j]:indptr[j + 1]]`` with similarities ``vals`` there; absent entries
+    are 0."""
+
+    name = "sparse"
+
+    def __init__(self, indptr: torch.Tensor, row_ids: torch.Tensor, vals: torch.Tensor,
+                 n: int, m: int) -> None:
+        super().__init__(n, m, vals.device, vals.dtype)
+        self.indptr, self.row_ids, self.vals = indptr, row_ids, vals
+
+    def _column(self, j: int) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = int(self.indptr[j]), int(self.indptr[j + 1])
+        return self.row_ids[a:b], self.vals[a:b]
+
+    def rows(self, cand):
+        # scatter the candidates' columns into a dense block
+        out = torch.zeros(cand.numel(), self.m, device=self.device, dtype=self.dtype)
+        for r, j in enumerate(cand.tolist()):
+            rows, vals = self._column(j)
+            out[r, rows] = vals
+        return out
+
+    def gains(self, cur, cand, step):
+        starts = self.indptr[cand]
+        lens = self.indptr[cand + 1] - starts
+        total = int(lens.sum())
+        out = torch.zeros(cand.numel(), device=self.device, dtype=self.dtype)
+        if total == 0:
+            return out
+        seg = torch.repeat_interleave(torch.arange(cand.numel(), device=self.device), lens,
+                                      output_size=total)
+        offs = torch.arange(total, device=self.device) - torch.repeat_interleave(
+            torch.cumsum(lens, 0) - lens, lens, output_size=total)
+        pos = starts[seg] + offs
+        contrib = (self.vals[pos] - cur[self.row_ids[pos]]).clamp_min_(0.0)
+        return out.index_add_(0, seg, contrib)
+
+    def add(self, cur, j):
+        rows, vals = self._column(j)
+        new = cur.clone()
+        new[rows] = torch.maximum(cur[rows], vals)
+        return new
+
+    def best(self, cur, idx, step):
+        for j in idx.tolist():
+            rows, vals = self._column(j)
+            cur[rows] = torch.maximum(cur[rows], vals)
+        return cur
+
+    def client_rows(self):
+        csr = None
+
+        def read(a: int, b: int) -> torch.Tensor:
+            nonlocal csr
+            if csr is None:   # client-major copy (row slices are cheap), once per reader
+                csr = sp.csc_matrix((self.vals.detach().cpu().numpy(),
+                                     self.row_ids.cpu().numpy(), self.indptr.cpu().numpy()),
+                                    shape=(self.m, self.n)).tocsr()
+            return torch.as_tensor(csr[a:b].toarray(), device=self.device, dtype=self.dtype)
+
+        return read
+
+
+class _FeatureKernel(_Kernel):
+    """A kernel computed block by block from candidate features ``X`` (``n × d``) and client
+    features ``Y`` (``m × d``; rows already unit-normalised for ``"cosine"``), never stored.
+
+    Parameters
+    ----------
+    X, Y : torch.Tensor
+        Candidate and client features (the same tensor when the clients are the
+        candidates).
+    metric : str or callable
+        ``"cosine"``, ``"dot"``, ``"rbf"``, ``"euclidean"`` or the user's callable.
+    metric_fn : callable or None
+        The callable (``None`` for a named metric).
+    gamma : float
+        Scale of ``"rbf"`` and ``"euclidean"``.
+    """
+
+    name = "features"
+
+    def __init__(self, X: torch.Tensor, Y: torch.Tensor, metric, metric_fn, gamma: float
+                 ) -> None:
+        super().__init__(X.shape[0], Y.shape[0], X.device, X.dtype)
+        self.X, self.Y = X, Y
+        self.metric, self.metric_fn, self.gamma = metric, metric_fn, gamma
+        self.Ysq = (Y * Y).sum(1)
+        self.Xsq = (X * X).sum(1)
+
+    def check_scale(self, same: bool) -> None:
+        """Reject features whose kernel (or its sums over the clients) would overflow, and a
+        metric callable whose first block is malformed or not finite."""
+        big = torch.finfo(self.dtype).max
+        also = "" if same else " (with clients)"
+        if self.metric in ("rbf", "euclidean") and self.n and self.m:
+            # |a - y|^2 = |y|^2 - 2 a·y + |a|^2 must not overflow
+            sq = float(self.Xsq.max()) + float(self.Ysq.max())
+            if not 4.0 * sq <= big:
+                raise InvalidInputError(
+                    f"X: squared feature norms{also} up to {sq:.3g} overflow {self.dtype} in "
+                    f"the {self.metric!r} kernel; rescale the features (and gamma)")
+        if self.metric == "dot" and self.n and self.m:
+            # |<x, y>| <= |x| |y|: f(V) <= m · max|x| · max|y| bounds every value and gain
+            bound = math.sqrt(float(self.Xsq.max())) * math.sqrt(float(self.Ysq.max()))
+            if not bound * self.m <= big:
+                raise InvalidInputError(
+                    f"X: dot-product similarities{also} (|x|·|y| up to {bound:.3g}) summed over "
+                    f"{self.m} clients overflow {self.dtype}; rescale the features")
+        if self.metric_fn is not None and self.n:
+            self.rows(torch.zeros(1, dtype=torch.long, device=self.device))
+
+    def rows(self, cand):
+        A = self.X[cand]
+        if self.metric_fn is not None:
+            return self._user_rows(cand, A)
+        if self.metric in ("cosine", "dot"):
+            return A @ self.Y.T
+        # |a - y|^2 = |y|^2 - 2 a·y + |a|^2, fused in place (no n×m temporaries)
+        D2 = torch.addmm(self.Ysq.expand(cand.numel(), -1), A, self.Y.T, alpha=-2.0)
+        D2.add_(self.Xsq[cand][:, None]).clamp_min_(0.0)
+        return self._from_squared_distances(D2)
+
+    def _from_squared_distances(self, D2: torch.Tensor) -> torch.Tensor:
+        """``exp(-gamma·D2)`` (``"rbf"``) or ``exp(-gamma·sqrt(D2))`` (``"euclidean"``), in
+        place."""
+        if self.metric == "rbf":
+            return D2.mul_(-self.gamma).exp_()
+        return D2.sqrt_().mul_(-self.gamma).exp_()
+
+    def _user_rows(self, cand: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+        """The metric callable on a block of candidates, checked (shape, type, finiteness)."""
+        try:
+            raw = self.metric_fn(A, self.Y)
+        except Exception as exc:  # noqa: BLE001 - any failure of user code
+            raise InvalidInputError(
+                f"metric: the callable failed on a ({cand.numel()}, d) block of X "
+                f"against the clients ({type(exc).__name__}: {exc})") from exc
+        try:
+            out = torch.as_tensor(raw, device=self.device, dtype=self.dtype)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise InvalidInputError(
+                f"metric: the callable must return a real ({cand.numel()}, "
+                f"{self.m}) tensor block, returned {type(raw).__name__} "
+                f"({exc})") from None
+        if out.shape != (cand.numel(), self.m):
+            raise InvalidInputError(
+                f"metric: callable returned shape {tuple(out.shape)}, expected "
+                f"{(cand.numel(), self.m)}"
+            )
+        if out.numel() and not bool(torch.isfinite(out).all()):
+            bad = cand[torch.nonzero(~torch.isfinite(out))[0, 0]].item()
+            raise InvalidInputError(
+                f"metric: the callable returned NaN or infinite similarities (for "
+                f"candidate {bad}); the kernel must be finite")
+        return out
+
+    def client_rows(self):
+        def read(a: int, b: int) -> torch.Tensor:
+            Y, X = self.Y[a:b], self.X
+            if self.metric_fn is not None:
+                out = torch.as_tensor(self.metric_fn(X, Y), device=self.device,
+                                      dtype=self.dtype)
+                if out.shape != (self.n, b - a):
+                    raise InvalidInputError(
+                        f"metric: callable returned shape {tuple(out.shape)}, expected "
+                        f"{(self.n, b - a)}")
+                return out.T
+            if self.metric in ("cosine", "dot"):
+                return Y @ X.T
+            D2 = torch.addmm(self.Xsq.expand(b - a, -1), Y, X.T, alpha=-2.0)
+            D2.add_(self.Ysq[a:b][:, None]).clamp_min_(0.0)
+            return self._from_squared_distances(D2)
+
+        return read
 
 
 def _unit_rows(X: torch.Tensor) -> torch.Tensor:

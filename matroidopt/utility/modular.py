@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from .._backend import as_float_tensor, check_total, is_torch
 from .base import Utility
 
@@ -58,3 +60,8 @@ class Modular(Utility):
 
     def _evaluate(self, idx):
         return float(self.weights[idx].sum())
+
+    def _multilinear(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """``F(x) = w·x`` and ``∇F(x) = w``."""
+        w = self.weights.detach().to("cpu", torch.float64)
+        return float(w @ x), w.clone()
