@@ -1,5 +1,9 @@
 """Operations that build new matroids from old: truncation, restriction, contraction and
-direct sum. Each is a :class:`Matroid` whose incremental state wraps the base matroid's."""
+direct sum. Each is a :class:`Matroid` whose incremental state wraps the base matroid's.
+
+Each composes its matroids' laminar family (:meth:`Matroid._laminar_family`) when they have
+one, so that operations on uniform, partition and laminar matroids keep pipage rounding and
+the compact polytope description."""
 
 from __future__ import annotations
 
@@ -103,7 +107,90 @@ class TruncatedMatroid(Matroid):
         return family
 
 
-class RestrictedMatroid(Matroid):
+class _ReindexedMatroid(Matroid):
+    """Shared wrapper of a matroid seen through a re-indexing: new index ``i`` is element
+    ``elements[i]`` of ``M``, and the state is ``M``'s, started from :meth:`_init_data`
+    (``M``'s empty state here; a subclass may start from the state of a set ``T`` of ``M``,
+    independent and disjoint from ``elements``). The independent sets are then the ``I`` with
+    ``T ∪ elements[I]`` independent in ``M``.
+
+    Subclasses validate their arguments, then call this constructor with the checked ``M``
+    and the long tensor ``elements`` (distinct indices of ``M``); they define ``__repr__``
+    and ``_rank``.
+    """
+
+    def __init__(self, M: Matroid, elements: torch.Tensor) -> None:
+        self.M = M
+        self.elements = elements
+        super().__init__(elements.numel())
+        self._inverse = _inverse(elements, M.n)
+
+    def _to_base(self, idx: Sequence[int]) -> list[int]:
+        """The elements of ``M`` behind the new indices ``idx``."""
+        return self.elements[list(idx)].tolist() if len(idx) else []
+
+    def _init_data(self) -> ConstraintState:
+        return self.M._init_state()
+
+    def _can_add(self, state, candidates):
+        return self.M._can_add(state.data, self.elements[candidates])
+
+    def _add_data(self, state, j):
+        return self.M._add(state.data, int(self.elements[j]))
+
+    @property
+    def _cheap_max_weight(self) -> bool:
+        return self.M._cheap_max_weight
+
+    def _greedy_extension(self, state, order):
+        return self._inverse[self.M._greedy_extension(state.data, self.elements[order])]
+
+    def _laminar_family(self):
+        """``M``'s laminar family intersected with ``elements`` and re-indexed, each capacity
+        lowered by the elements of the starting set ``T`` it holds; empty sets are dropped
+        and a set met again (two sets of ``M`` with the same intersection) keeps its first
+        place and the smaller capacity.
+
+        Proof. Let ``F`` be ``M``'s family, ``R = elements`` and ``T`` the starting set
+        (``∅`` for a restriction, the basis ``B_S`` of ``S`` for a contraction: ``M / S`` has
+        the independent sets ``I`` with ``I ∪ B_S`` independent in ``M``, for any basis
+        ``B_S`` of ``S``; Oxley, Prop. 3.1.7). ``T`` is disjoint from ``R``, so
+        ``T ∪ R[I]`` is independent iff ``|R[I] ∩ A| <= cap(A) - |T ∩ A|`` for every
+        ``A ∈ F``, and the new capacities are ``>= 0`` because ``T`` is independent.
+        ``|R[I] ∩ A| = |I ∩ A'|`` with ``A' = R^{-1}(A ∩ R)``. The sets ``A'`` are laminar
+        (intersecting with ``R`` keeps disjoint sets disjoint and nested sets nested) and
+        contained sets still come first: if ``B' ⊊ A'`` then ``B`` meets ``A`` (``B'`` is
+        not empty) and does not contain it (else ``A' ⊆ B'``), so ``B ⊊ A`` and ``B`` was
+        listed first; a merged set sits at its first occurrence ``X``, and by the same
+        argument every set strictly inside it (containing it) comes from a set listed before
+        (after) ``X``. An empty ``A'`` constrains nothing.
+        """
+        family = self.M._laminar_family()
+        if family is None:
+            return None
+        start = np.zeros(self.M.n, dtype=bool)
+        start[list(self._init_data().selected)] = True
+        inverse = self._inverse.numpy()
+        out: list[tuple[np.ndarray, int]] = []
+        seen: dict[bytes, int] = {}
+        for members, cap in family:
+            members = np.asarray(members, dtype=np.int64)
+            new = inverse[members]
+            new = np.sort(new[new >= 0])
+            if new.size == 0:
+                continue
+            cap = int(cap) - int(start[members].sum())
+            key = new.tobytes()
+            if key in seen:
+                i = seen[key]
+                out[i] = (out[i][0], min(out[i][1], cap))
+            else:
+                seen[key] = len(out)
+                out.append((new, cap))
+        return out
+
+
+class RestrictedMatroid(_ReindexedMatroid):
     """The restriction ``M | R`` (deletion of ``E \\ R``): the independent sets of ``M``
     inside ``R = elements``, re-indexed so that index ``i`` is ``elements[i]`` of ``M``.
 
@@ -122,7 +209,9 @@ class RestrictedMatroid(Matroid):
     Notes
     -----
     ``can_add``, ``add``, ``rank`` and the matroid greedy cost one call of ``M``'s, plus an
-    index gather.
+    index gather. When ``M`` has a laminar family (uniform, partition, laminar matroids and
+    the operations that compose one), so does ``M | R``: each set intersected with ``R``
+    (pipage rounding and the compact polytope then apply).
 
     Examples
     --------
@@ -135,32 +224,15 @@ class RestrictedMatroid(Matroid):
     """
 
     def __init__(self, M: Matroid, elements: Iterable[int]) -> None:
-        self.M = check_matroid(M, "M")
-        self.elements = as_index_tensor(elements, M.n, "elements").cpu().clone()
-        super().__init__(self.elements.numel())
-        self._inverse = _inverse(self.elements, M.n)
+        M = check_matroid(M, "M")
+        super().__init__(M, as_index_tensor(elements, M.n, "elements").cpu().clone())
 
     def __repr__(self) -> str:
         return f"RestrictedMatroid({self.M!r}, n={self.n})"
 
-    def _init_data(self) -> ConstraintState:
-        return self.M._init_state()
-
-    def _can_add(self, state, candidates):
-        return self.M._can_add(state.data, self.elements[candidates])
-
-    def _add_data(self, state, j):
-        return self.M._add(state.data, int(self.elements[j]))
-
     def _rank(self, idx):
-        return self.M._rank(self.elements[list(idx)].tolist()) if len(idx) else 0
-
-    @property
-    def _cheap_max_weight(self) -> bool:
-        return self.M._cheap_max_weight
-
-    def _greedy_extension(self, state, order):
-        return self._inverse[self.M._greedy_extension(state.data, self.elements[order])]
+        base = self._to_base(idx)
+        return self.M._rank(base) if base else 0
 
     def _max_weight_sum(self, weights):
         """Exact: ``M``'s bound with zero weight outside ``R``."""
@@ -169,7 +241,7 @@ class RestrictedMatroid(Matroid):
         return self.M._max_weight_sum(w)
 
 
-class ContractedMatroid(Matroid):
+class ContractedMatroid(_ReindexedMatroid):
     """The contraction ``M / S``: ground set ``E \\ S`` (re-indexed in increasing order),
     ``I`` independent iff ``I ∪ B_S`` is independent in ``M`` for a basis ``B_S`` of ``S``.
 
@@ -194,7 +266,9 @@ class ContractedMatroid(Matroid):
     -----
     A basis of ``S`` is found once by the matroid greedy; afterwards ``can_add`` and
     ``add`` (and the matroid greedy) cost one call of ``M``'s, started from the state of that
-    basis.
+    basis. When ``M`` has a laminar family, so does ``M / S``: each set ``A`` intersected
+    with ``E \\ S``, its capacity lowered by ``|A ∩ B_S|`` (proof in
+    ``_ReindexedMatroid._laminar_family``).
 
     References
     ----------
@@ -207,18 +281,18 @@ class ContractedMatroid(Matroid):
     >>> m = contract(UniformMatroid(5, 3), [0, 4])   # U(5, 3) / {0, 4} = U(3, 1)
     >>> m.elements.tolist(), m.rank(), m.is_independent([2]), m.is_independent([1, 2])
     ([1, 2, 3], 1, True, False)
+    >>> [(A.tolist(), cap) for A, cap in m._laminar_family()]
+    [([0, 1, 2], 1)]
     """
 
     def __init__(self, M: Matroid, S: Iterable[int]) -> None:
-        self.M = check_matroid(M, "M")
+        M = check_matroid(M, "M")
         contracted = sorted(as_index_tensor(S, M.n, "S").tolist())
         keep = torch.ones(M.n, dtype=torch.bool)
         if contracted:
             keep[contracted] = False
         self.contracted: tuple[int, ...] = tuple(contracted)
-        self.elements = torch.nonzero(keep).flatten()
-        super().__init__(self.elements.numel())
-        self._inverse = _inverse(self.elements, M.n)
+        super().__init__(M, torch.nonzero(keep).flatten())
         self._base_state = M._greedy_independent_subset(contracted)
         self._rank_S = len(self._base_state.selected)
 
@@ -228,24 +302,10 @@ class ContractedMatroid(Matroid):
     def _init_data(self) -> ConstraintState:
         return self._base_state
 
-    def _can_add(self, state, candidates):
-        return self.M._can_add(state.data, self.elements[candidates])
-
-    def _add_data(self, state, j):
-        return self.M._add(state.data, int(self.elements[j]))
-
     def _rank(self, idx):
         if not len(idx):
             return 0
-        full = self.elements[list(idx)].tolist() + list(self.contracted)
-        return self.M._rank(full) - self._rank_S
-
-    @property
-    def _cheap_max_weight(self) -> bool:
-        return self.M._cheap_max_weight
-
-    def _greedy_extension(self, state, order):
-        return self._inverse[self.M._greedy_extension(state.data, self.elements[order])]
+        return self.M._rank(self._to_base(idx) + list(self.contracted)) - self._rank_S
 
 
 class DirectSumMatroid(Matroid):
@@ -270,6 +330,7 @@ class DirectSumMatroid(Matroid):
     ``can_add`` makes one vectorised call per summand that has candidates; ``add`` one call
     of the summand that holds ``j``. ``rank`` and the certificate bound are sums over the
     summands; the matroid greedy runs each summand's own on its part of the scan order.
+    When every summand has a laminar family, the sum's is their union, shifted to the blocks.
 
     Examples
     --------
@@ -346,6 +407,19 @@ class DirectSumMatroid(Matroid):
             kept = m._greedy_extension(state.data[k], order[sel] - o)
             keep[sel] = torch.isin(order[sel] - o, kept)
         return order[keep]
+
+    def _laminar_family(self):
+        """The union of the summands' families, each shifted to its block, empty sets left
+        out (None unless every summand has one). Sets of different summands are disjoint, so
+        the union is laminar and keeps each summand's "contained sets first" order."""
+        out: list[tuple[np.ndarray, int]] = []
+        for m, o in zip(self.matroids, self.offsets, strict=True):
+            family = m._laminar_family()
+            if family is None:
+                return None
+            out.extend((np.asarray(members, dtype=np.int64) + o, int(cap))
+                       for members, cap in family if len(members))  # empty: no constraint
+        return out
 
     def _max_weight_sum(self, weights):
         w = weights.detach().to("cpu", torch.float64)
