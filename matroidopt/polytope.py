@@ -524,10 +524,10 @@ def polytope_of(*constraints) -> Polytope:
     *constraints : Constraint or Polytope
         Each constraint describes itself (its ``_linear_rows`` hook): a matroid gives its
         matroid polytope (compact description from its laminar family: uniform, partition and
-        laminar matroids and their truncations, restrictions and direct sums; the ``2^n``
-        rank inequalities otherwise, only for ``n <= MAX_RANK_INEQUALITY_N``), a knapsack
-        ``costs·x <= budget``, an intersection of matroids the intersection of their
-        polytopes; a :class:`Polytope` is taken as it is.
+        laminar matroids and their truncations, restrictions, contractions and direct sums;
+        the ``2^n`` rank inequalities otherwise, only for ``n <= MAX_RANK_INEQUALITY_N``),
+        a knapsack ``costs·x <= budget``, an intersection of matroids the intersection of
+        their polytopes; a :class:`Polytope` is taken as it is.
 
     Returns
     -------

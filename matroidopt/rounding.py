@@ -148,8 +148,9 @@ def _swap_round(m: Matroid, bases: list[list[int]], weights: list[float],
 # ====================================================================== pipage rounding
 def pipage_supported(matroid: Matroid) -> bool:
     """Whether :func:`pipage_rounding` handles this matroid: it is capacities on a laminar
-    family (uniform, partition and laminar matroids; the :meth:`Matroid._laminar_family`
-    hook).
+    family (uniform, partition and laminar matroids and the operations on them that compose
+    the family: truncation, restriction, contraction, direct sum; the
+    :meth:`Matroid._laminar_family` hook).
 
     Examples
     --------
@@ -166,8 +167,8 @@ def _laminar_family(m: Matroid) -> list[tuple[np.ndarray, int]]:
     if family is None:
         raise InvalidInputError(
             f"matroid: pipage rounding needs a matroid given by capacities on a laminar family "
-            f"(uniform, partition, laminar, and their truncations), got {type(m).__name__}; use "
-            "swap rounding for other matroids")
+            f"(uniform, partition, laminar, and their truncations, restrictions, contractions "
+            f"and direct sums), got {type(m).__name__}; use swap rounding for other matroids")
     return family
 
 
@@ -219,7 +220,7 @@ def pipage_rounding(matroid: Matroid, x, seed: Any = None) -> np.ndarray:
 
     Parameters
     ----------
-    matroid : UniformMatroid, PartitionMatroid or LaminarMatroid
+    matroid : Matroid with a laminar family (see :func:`pipage_supported`)
         Other matroids raise :class:`~matroidopt.errors.InvalidInputError` (use
         :func:`swap_rounding`).
     x : array-like of shape (n,)

@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matroidopt as mo
-from matroidopt.errors import AssumptionWarning
+from matroidopt.errors import AssumptionWarning, InvalidInputError
 from matroidopt.testing import brute_force_maximum
 from matroidopt.testing.utilities import utilities, utility_families
 
@@ -52,15 +52,38 @@ BUILDERS = CONSTRAINTS
 MATROID_KINDS = set(MATROIDS)
 
 
+def _sample_constraint(kind: str):
+    return BUILDERS[kind](np.random.default_rng(0), 6)[0]
+
+
 def applicable_solvers(kind: str) -> list[str]:
-    solvers = ["greedy", "lazy_greedy", "stochastic_greedy"]
+    """The registered solvers whose spec accepts this kind of constraint."""
+    c = _sample_constraint(kind)
+    return [name for name, spec in mo.SOLVER_SPECS.items() if spec.accepts_kind(c)]
+
+
+def _expected_solvers(kind: str) -> set[str]:
+    """The same, written out independently of the specs."""
+    solvers = {"greedy", "lazy_greedy", "stochastic_greedy"}
     if kind in MATROID_KINDS:
-        solvers.extend(["residual_random_greedy", "continuous_greedy"])
+        solvers |= {"residual_random_greedy", "continuous_greedy"}
     if kind == "knapsack":
-        solvers.append("cost_benefit_greedy")
+        solvers.add("cost_benefit_greedy")
     if kind == "uniform":
-        solvers.append("random_greedy")
+        solvers.add("random_greedy")
     return solvers
+
+
+@pytest.mark.parametrize("kind", CONSTRAINT_KINDS)
+def test_specs_accept_exactly_the_constraints_their_solvers_run_on(kind):
+    assert set(applicable_solvers(kind)) == _expected_solvers(kind)
+    c = _sample_constraint(kind)
+    f = mo.Modular(np.linspace(1.0, 2.0, 6))
+    for name in set(mo.SOLVERS) - _expected_solvers(kind):
+        with pytest.raises(InvalidInputError, match=rf"^constraint: {name} needs "):
+            mo.maximize(f, c, solver=name)
+        with pytest.raises(InvalidInputError, match=rf"^constraint: {name} needs "):
+            mo.SOLVERS[name](f, c)
 
 
 def brute_force(utility, oracle, n):
@@ -135,3 +158,28 @@ def test_contract_covers_every_registered_solver():
     for kind in CONSTRAINT_KINDS:
         covered.update(applicable_solvers(kind))
     assert covered == set(mo.SOLVERS)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "knapsack"])
+def test_a_solve_validates_its_problem_once(kind, monkeypatch):
+    """maximize admits the problem at the door and runs the solver's trusted body; calling a
+    solver directly admits once too (a fallback, lazy -> greedy, does not admit again)."""
+    import matroidopt.solver.spec as spec_module
+
+    admitted = []
+    real = spec_module.as_utility
+    monkeypatch.setattr(spec_module, "as_utility", lambda u: admitted.append(u) or real(u))
+    c = _sample_constraint(kind)
+    proxy = mo.Utility.from_callable(lambda S: float(len(S)), 6, monotone=True,
+                                     submodular=False)  # lazy_greedy falls back to greedy
+    for name in applicable_solvers(kind):
+        for f in (mo.Modular(np.linspace(1.0, 2.0, 6)), proxy):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AssumptionWarning)
+                for call in ("maximize", "direct"):
+                    admitted.clear()
+                    if call == "maximize":
+                        mo.maximize(f, c, solver=name, seed=0)
+                    else:
+                        mo.SOLVERS[name](f, c, seed=0)
+                    assert admitted == [f], (name, call, len(admitted))

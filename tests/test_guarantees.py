@@ -422,7 +422,8 @@ BROKEN = {
         check_stochastic_sample_size),
     "residual random greedy: any feasible element": (
         "residual_random_greedy", residual_module,
-        [("j = int(basis[pos])", "j = int(cand[int(rng.integers(cand.numel()))])")],
+        [("j = int(basis[0 if deterministic else int(rng.integers(basis.numel()))])",
+          "j = int(cand[int(rng.integers(cand.numel()))])")],
         check_residual_draw_from_basis),
     "random greedy: no dummy elements": (
         "random_greedy", random_greedy_module,

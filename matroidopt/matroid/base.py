@@ -116,8 +116,8 @@ class Matroid(Constraint):
             raise InvalidInputError(
                 f"{name}: the polytope of a {type(self).__name__} is described here by its 2^n "
                 f"rank inequalities, only for n <= {MAX_RANK_INEQUALITY_N} (got n = {self.n}); "
-                f"uniform, partition and laminar matroids, their truncations, restrictions and "
-                f"direct sums have compact descriptions for any n")
+                f"uniform, partition and laminar matroids, their truncations, restrictions, "
+                f"contractions and direct sums have compact descriptions for any n")
         A, b = self._rank_inequalities()
         return A, b, f"P({self!r}) by rank inequalities"
 

@@ -55,21 +55,24 @@ def as_constraint(constraint: Any, n: int) -> Constraint:
 
 
 class Run:
-    """One solve in progress.
+    """One solve in progress, on an admitted problem (:meth:`SolverSpec.admit
+    <matroidopt.solver.spec.SolverSpec.admit>` validated ``utility`` and ``constraint``
+    once, at the door; the run trusts them).
 
     Keeps the utility and constraint states, a CPU vector ``ub`` of upper bounds on every
     element's current marginal gain (stale gains are valid bounds for submodular ``f``), and
     the best certificate seen so far.
     """
 
-    def __init__(self, name: str, utility: Any, constraint: Any, *, progress: bool = False,
+    def __init__(self, name: str, utility: Utility, constraint: Constraint, *,
+                 progress: bool = False,
                  certificate: bool = True, needs: str | None = None,
                  guarantee: Callable[..., tuple[float | None, bool]] | None = None,
                  **guarantee_options) -> None:
         self.t0 = time.perf_counter()
         self.name = name
-        self.u = as_utility(utility)
-        self.c: Constraint = as_constraint(constraint, self.u.n)
+        self.u = utility
+        self.c = constraint
         self.n = self.u.n
         self.ustate = self.u._init_state()
         self.cstate = self.c._init_state()
@@ -83,7 +86,7 @@ class Run:
             warnings.warn(
                 f"{name}: its guarantee needs {needs}; got {self.u!r} under {self.c!r}. "
                 f"The solve runs, but Result.guarantee is None.",
-                AssumptionWarning, stacklevel=3,
+                AssumptionWarning, stacklevel=4,  # past the solver's door, at its caller
             )
         # certificate: valid with stale bounds only for monotone submodular f with exact gains
         self.cert_stale_ok = (certificate and self.u.monotone and self.u.submodular
@@ -187,6 +190,39 @@ class Run:
             solver=self.name,
             info=info,
         )
+
+
+def greedy_loop(run: Run, choose: Callable[[torch.Tensor, torch.Tensor], tuple[int, float] | None],
+                *, alive: torch.Tensor | None = None, first_gains: torch.Tensor | None = None,
+                narrow: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                certify_each_step: bool = True) -> None:
+    """The loop the greedy family shares: until nothing feasible is left, take the feasible
+    candidates (``narrow`` may subsample them), their gains at the current set (``first_gains``
+    at the first step, when the solver already has them), offer the prefix to the certificate,
+    and add the element ``choose(candidates, gains)`` picks, ``(j, gain)``; None stops.
+
+    ``alive`` (default: every element) marks the candidates not yet known to be infeasible;
+    it is updated in place. Elements found infeasible are dropped for good: every constraint
+    here is down-closed.
+    """
+    alive = torch.ones(run.n, dtype=torch.bool) if alive is None else alive
+    first = first_gains is not None
+    while True:
+        cand = run.feasible(alive)
+        if cand.numel() == 0:
+            break
+        if narrow is not None:
+            cand = narrow(cand)
+        g = first_gains[cand] if first else run.gains(cand)
+        first = False
+        if certify_each_step:
+            run.certify_stale()
+        pick = choose(cand, g)
+        if pick is None:
+            break
+        j, gain = pick
+        run.add(j, gain)
+        alive[j] = False
 
 
 def all_elements(n: int) -> torch.Tensor:

@@ -10,7 +10,7 @@ import torch
 from ..constraint import Constraint
 from ..seeds import make_rng
 from ..utility.base import Utility
-from ._run import Run, all_elements, first_best, tie_rtol
+from ._run import Run, all_elements, first_best, greedy_loop, tie_rtol
 from .result import Result
 from .spec import E, SolverSpec, exact_gamma
 
@@ -72,24 +72,15 @@ def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
                     "with exact gains under a cardinality constraint)")
     n = run.n
     rtol = tie_rtol(run.u.dtype)
-    alive = torch.ones(n, dtype=torch.bool)
-    # first pass over every element: gains at ∅ bound every later gain (submodular f)
-    g_all = run.gains(all_elements(n)) if n else torch.empty(0, dtype=torch.float64)
-    first = True
-    while True:
-        cand = run.feasible(alive)
-        if cand.numel() == 0:
-            break
-        g = g_all[cand] if first else run.gains(cand)
-        first = False
-        run.certify_stale()
+    keep_going = run.u.monotone or fill
+
+    def choose(cand: torch.Tensor, g: torch.Tensor) -> tuple[int, float] | None:
         pos = first_best(g, rtol)
         best = float(g[pos])
-        if not (run.u.monotone or fill) and best <= 0.0:
-            break
-        j = int(cand[pos])
-        run.add(j, best)
-        alive[j] = False
+        return None if not keep_going and best <= 0.0 else (int(cand[pos]), best)
+
+    # first pass over every element: gains at ∅ bound every later gain (submodular f)
+    greedy_loop(run, choose, first_gains=run.gains(all_elements(n)))
     if n:
         run.certify_stale()
         run.certify_fresh()
@@ -115,9 +106,10 @@ def greedy_guarantee(utility: Utility, constraint: Constraint, **options: Any
     return None, False
 
 
-SPEC = SolverSpec("greedy", greedy, greedy_guarantee, rows=(
+SPEC = SolverSpec.declare("greedy", greedy, greedy_guarantee, rows=(
     ("greedy, lazy_greedy", "cardinality", "monotone submodular", "1 - 1/e"),
     ("greedy, lazy_greedy", "any matroid", "monotone submodular", "1/2"),
     ("greedy, lazy_greedy", "intersection of p matroids", "monotone submodular", "1/(p+1)"),
     ("greedy", "cardinality", "monotone γ-weakly submodular", "1 - e^(-γ)"),
 ))
+greedy = SPEC.fn  # the public function: admits the problem once, then runs the body

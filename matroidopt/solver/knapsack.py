@@ -8,9 +8,8 @@ from typing import Any
 import torch
 
 from ..constraint import Constraint, Knapsack
-from ..errors import InvalidInputError
 from ..utility.base import Utility
-from ._run import Run, all_elements
+from ._run import Run, all_elements, greedy_loop
 from .result import Result
 from .spec import E, SolverSpec
 
@@ -45,10 +44,6 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
     >>> r.indices.tolist(), r.value, r.info["chose"]
     ([1], 10.0, 'best single item')
     """
-    if not isinstance(constraint, Knapsack):
-        raise InvalidInputError(
-            f"constraint: cost_benefit_greedy needs a Knapsack, got {type(constraint).__name__}"
-        )
     run = Run("cost_benefit_greedy", utility, constraint, progress=progress,
               certificate=certificate, guarantee=cost_benefit_greedy_guarantee,
               needs="a monotone submodular utility under a knapsack")
@@ -63,25 +58,17 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
         masked = torch.where(fits0, g0, torch.tensor(-float("inf"), dtype=torch.float64))
         single = int(torch.argmax(masked))
         single_val = float(masked[single])
-    alive = fits0.clone()
-    first = True
-    while True:
-        cand = run.feasible(alive)
-        if cand.numel() == 0:
-            break
-        g = g0[cand] if first else run.gains(cand)
-        first = False
-        run.certify_stale()
+    inf = torch.tensor(float("inf"), dtype=torch.float64)
+
+    def choose(cand: torch.Tensor, g: torch.Tensor) -> tuple[int, float] | None:
         c = costs[cand]
         ratio = torch.where(c > 0, g / c.clamp_min(1e-300),
-                            torch.where(g > 0, torch.tensor(float("inf"), dtype=torch.float64),
-                                        torch.zeros_like(g)))
+                            torch.where(g > 0, inf, torch.zeros_like(g)))
         pos = int(torch.argmax(ratio))
-        if not run.u.monotone and float(g[pos]) <= 0.0:
-            break
-        j = int(cand[pos])
-        run.add(j, float(g[pos]))
-        alive[j] = False
+        best = float(g[pos])
+        return None if not run.u.monotone and best <= 0.0 else (int(cand[pos]), best)
+
+    greedy_loop(run, choose, alive=fits0.clone(), first_gains=g0)
     run.certify_stale()
     if not run.cert_stale_ok:
         run.certify_fresh()  # monotone γ-weakly submodular: fresh gains, divided by γ
@@ -100,6 +87,8 @@ def cost_benefit_greedy_guarantee(utility: Utility, constraint: Constraint, **op
     return None, False
 
 
-SPEC = SolverSpec("cost_benefit_greedy", cost_benefit_greedy, cost_benefit_greedy_guarantee,
-                  rows=(("cost_benefit_greedy", "knapsack", "monotone submodular",
-                         "(1 - 1/e)/2"),))
+SPEC = SolverSpec.declare(
+    "cost_benefit_greedy", cost_benefit_greedy, cost_benefit_greedy_guarantee,
+    accepts=("knapsack",),
+    rows=(("cost_benefit_greedy", "knapsack", "monotone submodular", "(1 - 1/e)/2"),))
+cost_benefit_greedy = SPEC.fn  # the public function: admits once, runs the body

@@ -12,8 +12,9 @@ from .._backend import check_int
 from ..constraint import Constraint
 from ..errors import AssumptionWarning
 from ..utility.base import Utility
-from ._run import Run, all_elements, as_utility, tie_rtol, tie_threshold
-from .greedy import greedy, greedy_guarantee
+from ._run import Run, all_elements, tie_rtol, tie_threshold
+from .greedy import SPEC as GREEDY
+from .greedy import greedy_guarantee
 from .result import Result
 from .spec import SolverSpec
 
@@ -65,12 +66,12 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
     (True, True)
     """
     batch = check_int(batch, "batch", minimum=1)
-    utility = as_utility(utility)
     if not (utility.submodular and utility.gains_are_exact):
         warnings.warn(
             "lazy_greedy: stale gains bound fresh ones only for a submodular utility with exact "
             f"gains; running greedy instead on {utility!r}.", AssumptionWarning, stacklevel=2)
-        return greedy(utility, constraint, progress=progress, certificate=certificate, fill=fill)
+        return GREEDY.run(utility, constraint, progress=progress, certificate=certificate,
+                          fill=fill)
     run = Run("lazy_greedy", utility, constraint, progress=progress, certificate=certificate,
               guarantee=lazy_greedy_guarantee,
               needs="a monotone submodular utility under a cardinality, matroid or "
@@ -144,4 +145,5 @@ def lazy_greedy_guarantee(utility: Utility, constraint: Constraint, **options: A
     return greedy_guarantee(utility, constraint) if utility.submodular else (None, False)
 
 
-SPEC = SolverSpec("lazy_greedy", lazy_greedy, lazy_greedy_guarantee)  # rows: greedy's
+SPEC = SolverSpec.declare("lazy_greedy", lazy_greedy, lazy_greedy_guarantee)  # rows: greedy's
+lazy_greedy = SPEC.fn  # the public function: admits once, runs the body

@@ -9,7 +9,6 @@ from typing import Any
 import torch
 
 from ..constraint import Constraint
-from ..errors import InvalidInputError
 from ..seeds import make_rng
 from ..utility.base import Utility
 from ._run import Run
@@ -44,11 +43,6 @@ def random_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any =
     >>> len(r.indices) <= 6, round(r.guarantee, 4), r.expected
     (True, 0.3679, True)
     """
-    if isinstance(constraint, Constraint) and constraint.kind != "cardinality":
-        raise InvalidInputError(
-            "constraint: random_greedy needs a cardinality constraint (an int k or a "
-            f"UniformMatroid), got {type(constraint).__name__}"
-        )
     rng = make_rng(seed)
     run = Run("random_greedy", utility, constraint, progress=progress, certificate=certificate,
               guarantee=random_greedy_guarantee,
@@ -94,7 +88,9 @@ def random_greedy_guarantee(utility: Utility, constraint: Constraint, **options:
     return None, False
 
 
-SPEC = SolverSpec("random_greedy", random_greedy, random_greedy_guarantee, rows=(
+SPEC = SolverSpec.declare("random_greedy", random_greedy, random_greedy_guarantee,
+                          accepts=("cardinality",), rows=(
     ("random_greedy", "cardinality", "non-negative submodular", "1/e (expected)"),
     ("random_greedy", "cardinality", "monotone submodular", "1 - 1/e (expected)"),
 ))
+random_greedy = SPEC.fn  # the public function: admits once, runs the body

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ..constraint import Constraint, Knapsack
+from ..constraint import Constraint
 from ..errors import InvalidInputError
 from ..utility.base import Utility
 from .continuous import SPEC as CONTINUOUS_GREEDY
@@ -30,14 +30,33 @@ SOLVERS: dict[str, Callable[..., Result]] = {}
 
 def register_solver(name: str, fn: Callable[..., Result] | None = None, *,
                     guarantee: Callable[..., tuple[float | None, bool]] | None = None,
-                    rows: tuple = ()):
+                    rows: tuple = (), accepts: tuple[str, ...] | None = None,
+                    accepts_note: str = ""):
     """Register ``fn(utility, constraint, *, seed=None, **options) -> Result`` under ``name``.
 
     Usable as a decorator (``@register_solver("my_solver")``). Re-registering a name replaces
     it. ``guarantee(utility, constraint, **options) -> (ratio or None, in_expectation)`` is
     what :func:`guarantee` answers for the solver (default: none); ``rows`` are its
     human-readable table lines, kept in ``SOLVER_SPECS[name].rows`` (:data:`GUARANTEES` is
-    the built-in solvers' table). Unregister with :func:`unregister_solver`.
+    the built-in solvers' table); ``accepts`` the constraint kinds it runs on (None: any;
+    :func:`maximize` refuses others, naming ``constraint``). :func:`maximize` hands ``fn`` a
+    validated :class:`~matroidopt.Utility` and a :class:`~matroidopt.Constraint` over the
+    same ground set (an int ``k`` already turned into a cardinality constraint). Unregister
+    with :func:`unregister_solver`.
+
+    Examples
+    --------
+    >>> import matroidopt as mo
+    >>> @mo.register_solver("my_greedy", accepts=("cardinality",))
+    ... def my_greedy(utility, constraint, *, seed=None):
+    ...     return mo.lazy_greedy(utility, constraint)   # constraint: a UniformMatroid here
+    >>> mo.maximize(mo.Modular([1.0, 2.0, 3.0]), 2, solver="my_greedy").indices.tolist()
+    [2, 1]
+    >>> mo.maximize(mo.Modular([1.0, 2.0]), mo.Knapsack([1.0, 1.0], 1.0), solver="my_greedy")
+    Traceback (most recent call last):
+    ...
+    matroidopt.errors.InvalidInputError: constraint: my_greedy needs a cardinality constraint ...
+    >>> mo.unregister_solver("my_greedy")
     """
     if not isinstance(name, str) or not name:
         raise InvalidInputError(f"name: expected a non-empty string, got {name!r}")
@@ -47,11 +66,15 @@ def register_solver(name: str, fn: Callable[..., Result] | None = None, *,
     def deco(f: Callable[..., Result]) -> Callable[..., Result]:
         if not callable(f):
             raise InvalidInputError(f"fn: expected a callable, got {f!r}")
-        SOLVER_SPECS[name] = SolverSpec(name, f, guarantee or no_guarantee, tuple(rows))
-        SOLVERS[name] = f
+        _add(SolverSpec(name, f, guarantee or no_guarantee, tuple(rows), accepts, accepts_note))
         return f
 
     return deco if fn is None else deco(fn)
+
+
+def _add(spec: SolverSpec) -> None:
+    SOLVER_SPECS[spec.name] = spec
+    SOLVERS[spec.name] = spec.fn
 
 
 def unregister_solver(name: str) -> None:
@@ -73,7 +96,7 @@ def get_solver(name: str) -> Callable[..., Result]:
 
 for _spec in (GREEDY, LAZY_GREEDY, STOCHASTIC_GREEDY, RESIDUAL_RANDOM_GREEDY, COST_BENEFIT_GREEDY,
               RANDOM_GREEDY, CONTINUOUS_GREEDY):
-    register_solver(_spec.name, _spec.fn, guarantee=_spec.guarantee, rows=_spec.rows)
+    _add(_spec)
 
 #: Human-readable guarantee table, (solver, constraint kind, utility class, ratio): the rows
 #: the built-in solvers declare in their specs.
@@ -107,7 +130,7 @@ def auto_solver(utility: Utility, constraint: Constraint | int) -> str:
     """The solver ``maximize(..., solver="auto")`` picks: ``cost_benefit_greedy`` for a
     :class:`~matroidopt.Knapsack`, ``lazy_greedy`` for a submodular utility with exact gains,
     ``greedy`` otherwise."""
-    if isinstance(constraint, Knapsack):
+    if getattr(constraint, "kind", None) == "knapsack":
         return "cost_benefit_greedy"
     if getattr(utility, "submodular", False) and getattr(utility, "gains_are_exact", True):
         return "lazy_greedy"
@@ -153,12 +176,10 @@ def maximize(utility: Utility, constraint: Constraint | int, solver: str = "auto
     if solver == "auto":
         solver = auto_solver(utility, constraint)
     fn = get_solver(solver)
-    if isinstance(constraint, Constraint) and isinstance(utility, Utility) \
-            and constraint.n != utility.n:
-        raise InvalidInputError(
-            f"constraint: its ground set has {constraint.n} elements but the utility's has "
-            f"{utility.n}"
-        )
+    # a solver put into SOLVERS by hand has no spec of its own: it gets the generic door
+    spec = SOLVER_SPECS.get(solver)
+    if spec is None or spec.fn is not fn:
+        spec = SolverSpec(solver, fn)
     params = inspect.signature(fn).parameters
     accepts_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     if not accepts_kwargs:
@@ -169,4 +190,5 @@ def maximize(utility: Utility, constraint: Constraint | int, solver: str = "auto
                 f"options: {solver} does not accept {', '.join(unknown)}; valid options: "
                 f"{', '.join(valid) or '(none)'}"
             )
-    return fn(utility, constraint, seed=seed, **options)
+    utility, constraint = spec.admit(utility, constraint)   # validated once, here
+    return spec.run(utility, constraint, seed=seed, **options)

@@ -8,10 +8,9 @@ from typing import Any
 import torch
 
 from ..constraint import Constraint
-from ..errors import InvalidInputError
 from ..seeds import make_rng
 from ..utility.base import Utility
-from ._run import Run
+from ._run import Run, greedy_loop
 from .greedy import greedy_guarantee
 from .result import Result
 from .spec import SolverSpec, exact_gamma, matroid_like
@@ -59,36 +58,24 @@ def residual_random_greedy(utility: Utility, constraint: Constraint | int, *, se
     (True, 6, 0.25)
     """
     rng = make_rng(seed)
-    c = constraint
-    if isinstance(c, Constraint) and not c.is_matroid:
-        raise InvalidInputError(
-            f"constraint: residual_random_greedy needs a matroid, got {type(c).__name__}"
-        )
     name = "greedy" if deterministic else "residual_random_greedy"
     run = Run(name, utility, constraint, progress=progress, certificate=certificate,
               guarantee=greedy_guarantee if deterministic else residual_random_greedy_guarantee,
               needs="a monotone (weakly) submodular utility under a matroid")
     run.name = "residual_random_greedy"
     n = run.n
-    alive = torch.ones(n, dtype=torch.bool)
-    if n:
-        run.gains(torch.arange(n))  # gains at ∅ of every element: seeds the certificate
-    first = True
-    while True:
-        cand = run.feasible(alive)
-        if cand.numel() == 0:
-            break
-        g = run.ub[cand] if first else run.gains(cand)
-        first = False
-        run.certify_stale()
+    # gains at ∅ of every element: seeds the certificate
+    first_gains = run.gains(torch.arange(n)) if n else None
+
+    def choose(cand: torch.Tensor, g: torch.Tensor) -> tuple[int, float] | None:
         order = torch.sort(g, descending=True, stable=True).indices
         basis = run.c._greedy_extension(run.cstate, cand[order])
         if basis.numel() == 0:
-            break
-        pos = 0 if deterministic else int(rng.integers(basis.numel()))
-        j = int(basis[pos])
-        run.add(j, float(run.ub[j]))
-        alive[j] = False
+            return None
+        j = int(basis[0 if deterministic else int(rng.integers(basis.numel()))])
+        return j, float(run.ub[j])
+
+    greedy_loop(run, choose, first_gains=first_gains)
     if n:
         run.certify_stale()
         if not run.cert_stale_ok:
@@ -109,8 +96,9 @@ def residual_random_greedy_guarantee(utility: Utility, constraint: Constraint, *
     return None, False
 
 
-SPEC = SolverSpec("residual_random_greedy", residual_random_greedy,
-                  residual_random_greedy_guarantee, rows=(
+SPEC = SolverSpec.declare("residual_random_greedy", residual_random_greedy,
+                          residual_random_greedy_guarantee, accepts=("matroid",), rows=(
                       ("residual_random_greedy", "any matroid", "monotone γ-weakly submodular",
                        "(1 + 1/γ)^(-2) (expected)"),
                   ))
+residual_random_greedy = SPEC.fn  # the public function: admits once, runs the body

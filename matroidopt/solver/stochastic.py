@@ -11,7 +11,7 @@ from .._backend import check_real
 from ..constraint import Constraint
 from ..seeds import make_rng
 from ..utility.base import Utility
-from ._run import Run, first_best, tie_rtol
+from ._run import Run, first_best, greedy_loop, tie_rtol
 from .result import Result
 from .spec import E, SolverSpec
 
@@ -63,21 +63,20 @@ def stochastic_greedy(utility: Utility, constraint: Constraint | int, *, seed: A
     if n == 0 or k == 0:
         return run.result(sample_size=0)
     s = min(n, max(1, math.ceil(n / k * -math.log(epsilon))))  # 1/ε overflows for tiny ε
-    alive = torch.ones(n, dtype=torch.bool)
-    while True:
-        cand = run.feasible(alive)
-        if cand.numel() == 0:
-            break
-        if cand.numel() > s:
-            pick = torch.from_numpy(rng.choice(cand.numel(), size=s, replace=False))
-            cand = torch.sort(cand[pick]).values
-        g = run.gains(cand)
-        pos = first_best(g, tie_rtol(run.u.dtype))
-        if not run.u.monotone and float(g[pos]) <= 0.0:
-            break
-        j = int(cand[pos])
-        run.add(j, float(g[pos]))
-        alive[j] = False
+    rtol = tie_rtol(run.u.dtype)
+
+    def sample(cand: torch.Tensor) -> torch.Tensor:
+        if cand.numel() <= s:
+            return cand
+        pick = torch.from_numpy(rng.choice(cand.numel(), size=s, replace=False))
+        return torch.sort(cand[pick]).values
+
+    def choose(cand: torch.Tensor, g: torch.Tensor) -> tuple[int, float] | None:
+        pos = first_best(g, rtol)
+        best = float(g[pos])
+        return None if not run.u.monotone and best <= 0.0 else (int(cand[pos]), best)
+
+    greedy_loop(run, choose, narrow=sample, certify_each_step=False)
     run.certify_fresh()
     return run.result(sample_size=s)
 
@@ -91,6 +90,8 @@ def stochastic_greedy_guarantee(utility: Utility, constraint: Constraint, *,
     return None, False
 
 
-SPEC = SolverSpec("stochastic_greedy", stochastic_greedy, stochastic_greedy_guarantee, rows=(
+SPEC = SolverSpec.declare("stochastic_greedy", stochastic_greedy, stochastic_greedy_guarantee,
+                          rows=(
     ("stochastic_greedy(ε)", "cardinality", "monotone submodular", "1 - 1/e - ε (expected)"),
 ))
+stochastic_greedy = SPEC.fn  # the public function: admits once, runs the body

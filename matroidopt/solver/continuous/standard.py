@@ -18,12 +18,11 @@ from ..._backend import check_int, check_real
 from ...certificate import certificate_bound
 from ...constraint import Constraint, Intersection, _order_desc
 from ...errors import InvalidInputError
-from ...matroid.base import Matroid
 from ...multilinear import MAX_SAMPLES, _expected_gains, has_closed_form
 from ...rounding import pipage_supported
 from ...seeds import make_rng
 from ...utility.base import Utility
-from .._run import Run, as_constraint, as_utility
+from .._run import Run
 from ..result import Result
 from ..spec import E, SolverSpec, matroid_like
 from ._climb import DEFAULT_CG_SAMPLES, DEFAULT_STEPS, MAX_STEPS, Climb
@@ -183,20 +182,14 @@ def continuous_greedy(utility: Utility, constraint, *, steps: int | None = None,
         samples = check_int(samples, "samples", minimum=1, maximum=MAX_SAMPLES)
     if not isinstance(rounding, str) or rounding not in _ROUNDINGS:
         raise InvalidInputError(f"rounding: expected 'swap' or 'pipage', got {rounding!r}")
-    u = as_utility(utility)
-    c = as_constraint(constraint, u.n)
+    u, c = utility, constraint
     while isinstance(c, Intersection) and c.p == 1:  # one matroid: round with its exchanges
         c = c.matroids[0]
-    if not isinstance(c, Matroid):
-        raise InvalidInputError(
-            f"constraint: continuous_greedy needs a matroid, got {type(c).__name__} (knapsack "
-            f"and intersection constraints are not supported; use cost_benefit_greedy or "
-            f"greedy)")
     if rounding == "pipage" and not pipage_supported(c):
         raise InvalidInputError(
             f"rounding: 'pipage' supports matroids given by capacities on a laminar family "
-            f"(uniform, partition, laminar, and their truncations), "
-            f"got {type(c).__name__}; use rounding='swap'")
+            f"(uniform, partition, laminar, and their truncations, restrictions, contractions "
+            f"and direct sums), got {type(c).__name__}; use rounding='swap'")
     closed = samples is None and has_closed_form(u)
     m = None if closed else (samples or DEFAULT_CG_SAMPLES)
     # sampled weights void the guarantee by themselves: no assumption warning for that
@@ -267,9 +260,14 @@ def continuous_greedy_guarantee(utility: Utility, constraint: Constraint, *,
     return max(0.0, 1.0 - (1.0 - 1.0 / steps) ** steps - r * (r - 1) / (2.0 * steps)), True
 
 
-SPEC = SolverSpec("continuous_greedy", continuous_greedy, continuous_greedy_guarantee, rows=(
+SPEC = SolverSpec.declare(
+    "continuous_greedy", continuous_greedy, continuous_greedy_guarantee, accepts=("matroid",),
+    accepts_note="knapsack and intersection constraints are not supported; use "
+                 "cost_benefit_greedy or greedy",
+    rows=(
     ("continuous_greedy", "any matroid", "monotone submodular",
      "1 - (1 - 1/T)^T - r(r - 1)/(2T), T steps, exact weights -> 1 - 1/e (expected)"),
     ("continuous_greedy(variant='threshold', ε)", "any matroid", "monotone submodular",
      "1 - 1/e - ε, exact weights (expected)"),
 ))
+continuous_greedy = SPEC.fn  # the public function: admits once, runs the body
