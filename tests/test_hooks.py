@@ -198,3 +198,25 @@ def test_matroid_rows_are_the_family_or_the_rank_inequalities():
     big = mo.GraphicMatroid(nx.cycle_graph(mo.MAX_RANK_INEQUALITY_N + 1))
     with pytest.raises(InvalidInputError, match=r"^where: .*only for n <= 12"):
         big._linear_rows("where")
+
+
+def test_spawned_generators_are_reproducible_independent_and_prefix_stable():
+    from matroidopt.seeds import spawn_rngs
+
+    draws = [g.integers(2**62, size=4).tolist() for g in spawn_rngs(11, 3)]
+    assert draws == [g.integers(2**62, size=4).tolist() for g in spawn_rngs(11, 3)]
+    assert len({tuple(d) for d in draws}) == 3                      # no two share a stream
+    assert draws[:2] == [g.integers(2**62, size=4).tolist() for g in spawn_rngs(11, 2)]
+    # not the naive seed + i derivation, nor the parent's own stream
+    assert draws[0] != make_rng(11).integers(2**62, size=4).tolist()
+    assert draws[1] != make_rng(12).integers(2**62, size=4).tolist()
+    parent = make_rng(5)
+    before = parent.bit_generator.state
+    kids = spawn_rngs(parent, 2)
+    assert parent.bit_generator.state == before and len(kids) == 2  # the parent's stream stays
+    assert spawn_rngs(np.random.SeedSequence(3), 0) == []
+    for bad, arg in ((-1, "seed"), ("x", "seed")):
+        with pytest.raises(InvalidInputError, match=rf"^{arg}:"):
+            spawn_rngs(bad, 2)
+    with pytest.raises(InvalidInputError, match=r"^count:"):
+        spawn_rngs(0, -1)
