@@ -174,3 +174,44 @@ def test_same_as_submodlib(digits, ours, k, optimizer):
     assert_same_greedy(f, lazy[k].indices, theirs, eps=2.0**-23,
                        label=f"submodlib {optimizer}")
     assert f.evaluate(theirs) == pytest.approx(lazy[k].value, rel=1e-9)
+
+
+# ------------------------------------------------------------------------ cost-sensitive greedy
+@pytest.mark.filterwarnings("ignore::matroidopt.errors.AssumptionWarning")  # graph cut, λ = 1
+@pytest.mark.parametrize("family, fill, budget", [("facility_location", False, 15.0),
+                                                  ("graph_cut", True, 150.0)])
+def test_cost_benefit_greedy_same_as_submodlib_cost_sensitive(digits, family, fill, budget):
+    """submodlib's ``costSensitiveGreedy`` (gain per unit cost, items that no longer fit
+    skipped; ``stopIfZeroGain=False, stopIfNegativeGain=False``) is our cost-benefit greedy
+    path: for a monotone facility location (where our best-single-item comparison does not
+    win here) and, with ``fill=True``, for a graph cut with ``λ = 1`` whose gains turn negative
+    before the budget is spent (without ``fill`` we stop there)."""
+    submodlib = pytest.importorskip("submodlib")
+    X, _ = digits
+    from scipy.spatial.distance import cdist
+
+    X = X[:300]
+    K = np.exp(-cdist(X, X) / X.shape[1])
+    costs = np.random.default_rng(1).uniform(0.5, 2.0, size=300)
+    if family == "facility_location":
+        f = mo.FacilityLocation(K)
+        theirs_fn = submodlib.FacilityLocationFunction(n=300, mode="dense",
+                                                       sijs=K.astype(np.float32),
+                                                       separate_rep=False)
+    else:
+        f = mo.GraphCut(K, lam=1.0)
+        theirs_fn = submodlib.GraphCutFunction(n=300, mode="dense", lambdaVal=1.0,
+                                               ggsijs=K.astype(np.float32), separate_rep=False)
+    out = theirs_fn.maximize(budget=budget, optimizer="NaiveGreedy", stopIfZeroGain=False,
+                             stopIfNegativeGain=False, verbose=False, show_progress=False,
+                             costs=costs.tolist(), costSensitiveGreedy=True)
+    theirs = [int(i) for i, _ in out]
+    ours = mo.maximize(f, mo.Knapsack(costs, budget), fill=fill)
+    assert ours.solver == "cost_benefit_greedy" and ours.info["chose"] == "greedy"
+    # no near-ties on this data: the float32 and float64 paths agree to the letter
+    assert np.asarray(ours.indices).tolist() == theirs
+    assert len(theirs) > 20
+    if fill:   # the filled path spends the budget; the plain one stopped at a negative gain
+        plain = mo.maximize(f, mo.Knapsack(costs, budget))
+        assert len(plain.indices) < len(theirs)
+        assert np.asarray(plain.indices).tolist() == theirs[:len(plain.indices)]

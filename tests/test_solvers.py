@@ -208,3 +208,26 @@ def test_same_seed_same_result_randomised_solvers():
         d = mo.maximize(f, c, solver=solver, seed=8)
         assert a.indices.tolist() == b.indices.tolist()
         assert a.indices.tolist() != d.indices.tolist() or solver == "random_greedy"
+
+
+def test_cost_benefit_fill_spends_the_budget_on_a_non_monotone_utility():
+    rng = np.random.default_rng(4)
+    W = rng.uniform(size=(40, 40))
+    W = (W + W.T) / 2
+    costs = rng.uniform(0.5, 2.0, size=40)
+    knap = mo.Knapsack(costs, 30.0)
+    f = mo.GraphCut(W, lam=1.0)                       # gains turn negative past ~half of V
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mo.AssumptionWarning)
+        plain = mo.cost_benefit_greedy(f, knap)
+        filled = mo.maximize(f, knap, solver="cost_benefit_greedy", fill=True)
+    p, q = np.asarray(plain.indices).tolist(), np.asarray(filled.indices).tolist()
+    assert len(p) < len(q) and q[:len(p)] == p       # the same path, continued
+    assert filled.gains[len(p):].max() <= 0.0 < plain.gains.min()
+    left = 30.0 - costs[q].sum()
+    assert left >= -1e-12 and not np.any(np.delete(costs, q) <= left)   # nothing else fits
+    # a monotone utility is scanned to the end anyway: fill changes nothing
+    g = mo.FacilityLocation(W)
+    a, b = mo.cost_benefit_greedy(g, knap), mo.cost_benefit_greedy(g, knap, fill=True)
+    assert np.asarray(a.indices).tolist() == np.asarray(b.indices).tolist()
+    assert a.guarantee == b.guarantee is not None

@@ -17,13 +17,18 @@ __all__ = ["SPEC", "cost_benefit_greedy", "cost_benefit_greedy_guarantee"]
 
 
 def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = None,
-                        progress: bool = False, certificate: bool = True) -> Result:
+                        progress: bool = False, certificate: bool = True,
+                        fill: bool = False) -> Result:
     """Greedy by gain per unit cost among the items that still fit, then the better of that
     set and the best single item that fits.
 
     Items that no longer fit are skipped, not a reason to stop; zero-cost items are taken
     first (infinite ratio). Without the best-single-item comparison the ratio can be
-    arbitrarily bad (one expensive valuable item), so the comparison is always made.
+    arbitrarily bad (one expensive valuable item), so the comparison is always made for a
+    monotone utility. For a non-monotone one the scan stops when the best ratio's gain is not
+    positive, unless ``fill=True``: then it keeps adding while any item fits and returns that
+    path (submodlib's ``costSensitiveGreedy`` with ``stopIfZeroGain=False,
+    stopIfNegativeGain=False``).
 
     Guarantee
     ---------
@@ -35,6 +40,18 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
     ----------
     At most ``n`` steps, each evaluating the remaining fitting items: ``O(n^2)`` oracle calls
     in the worst case, ``O(r·n)`` with ``r`` the number of items taken.
+
+    Parameters
+    ----------
+    utility : Utility
+    constraint : Knapsack
+    seed, progress, certificate
+        As for :func:`greedy` (deterministic: ``seed`` is unused).
+    fill : bool
+        Keep adding while an item fits, even when the best gain is not positive (for
+        non-monotone utilities when the budget should be spent); the filled greedy path is
+        returned (no best-single-item comparison, which is there for the monotone guarantee).
+        A monotone utility is always scanned to the end, so ``fill`` changes nothing for it.
 
     Examples
     --------
@@ -59,6 +76,7 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
         single = int(torch.argmax(masked))
         single_val = float(masked[single])
     inf = torch.tensor(float("inf"), dtype=torch.float64)
+    keep_going = run.u.monotone or fill
 
     def choose(cand: torch.Tensor, g: torch.Tensor) -> tuple[int, float] | None:
         c = costs[cand]
@@ -66,14 +84,14 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
                             torch.where(g > 0, inf, torch.zeros_like(g)))
         pos = int(torch.argmax(ratio))
         best = float(g[pos])
-        return None if not run.u.monotone and best <= 0.0 else (int(cand[pos]), best)
+        return None if not keep_going and best <= 0.0 else (int(cand[pos]), best)
 
     greedy_loop(run, choose, alive=fits0.clone(), first_gains=g0)
     run.certify_stale()
     if not run.cert_stale_ok:
         run.certify_fresh()  # monotone γ-weakly submodular: fresh gains, divided by γ
     greedy_val = run.u.evaluate(run.selected) if run.selected else run.u.evaluate([])
-    if single >= 0 and single_val > greedy_val:
+    if single >= 0 and single_val > greedy_val and not (fill and not run.u.monotone):
         return run.result([single], [single_val], chose="best single item",
                           greedy_value=greedy_val)
     return run.result(chose="greedy", single_item_value=single_val)
