@@ -64,7 +64,7 @@ def applicable_solvers(kind: str) -> list[str]:
 
 def _expected_solvers(kind: str) -> set[str]:
     """The same, written out independently of the specs."""
-    solvers = {"greedy", "lazy_greedy", "stochastic_greedy"}
+    solvers = {"greedy", "lazy_greedy", "stochastic_greedy", "modular_greedy"}
     if kind in MATROID_KINDS:
         solvers |= {"residual_random_greedy", "continuous_greedy"}
     if kind == "knapsack":

@@ -220,3 +220,18 @@ def test_spawned_generators_are_reproducible_independent_and_prefix_stable():
             spawn_rngs(bad, 2)
     with pytest.raises(InvalidInputError, match=r"^count:"):
         spawn_rngs(0, -1)
+
+
+def test_the_docs_guarantee_table_has_a_row_for_every_declared_row():
+    """Each spec row's solver appears in the docs' guarantee table under the same constraint
+    (a new solver with rows and no documented row fails here)."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "index.md").read_text(encoding="utf-8")
+    table = text[text.index("## Guarantees"):]
+    lines = [ln for ln in table.splitlines() if ln.startswith("| ") and "---" not in ln]
+    for spec in mo.SOLVER_SPECS.values():
+        for solvers, constraint, _utility, _ratio in spec.rows:
+            first = solvers.split(",")[0].split("(")[0].strip()
+            assert any(ln.split("|")[1].strip().startswith(first) and constraint in ln
+                       for ln in lines), (first, constraint)

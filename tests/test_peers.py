@@ -157,6 +157,25 @@ def test_same_as_apricot(digits, ours, k, optimizer):
     assert f.evaluate(theirs) == pytest.approx(lazy[k].value, rel=1e-9)
 
 
+@pytest.mark.parametrize("k", KS)
+def test_modular_greedy_same_as_apricot_modular(digits, k):
+    """apricot's ``optimizer="modular"``: the top k by gain at the empty set."""
+    apricot = pytest.importorskip("apricot")
+    _, K = digits
+    f = mo.FacilityLocation(K)
+    sel = apricot.FacilityLocationSelection(k, metric="precomputed", optimizer="modular",
+                                            random_state=0)
+    sel.fit(K)
+    theirs = [int(i) for i in sel.ranking]
+    ours = mo.modular_greedy(f, k)
+    g0 = f.gains(f.init_state()).double().cpu().numpy()
+    # the same top k (the order inside may differ only between equal singleton gains)
+    assert sorted(np.asarray(ours.indices).tolist()) == sorted(theirs)
+    assert np.all(np.diff(g0[np.asarray(ours.indices)]) <= 0)
+    assert f.evaluate(theirs) == pytest.approx(ours.value, rel=1e-9)
+    assert ours.oracle_calls == K.shape[0] + k
+
+
 # ------------------------------------------------------------------------ submodlib-py
 @pytest.mark.parametrize("optimizer", ["NaiveGreedy", "LazyGreedy"])
 @pytest.mark.parametrize("k", KS)

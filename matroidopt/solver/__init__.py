@@ -5,6 +5,7 @@ from .continuous import FractionalResult, continuous_greedy, measured_continuous
 from .greedy import greedy
 from .knapsack import cost_benefit_greedy
 from .lazy import lazy_greedy
+from .modular import modular_greedy
 from .random_greedy import random_greedy
 from .registry import (
     GUARANTEES,
@@ -26,6 +27,6 @@ __all__ = [
     "Result", "SOLVERS", "SOLVER_SPECS", "SolverSpec", "GUARANTEES", "guarantee",
     "auto_solver", "get_solver", "register_solver", "unregister_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
-    "cost_benefit_greedy", "random_greedy", "continuous_greedy",
+    "cost_benefit_greedy", "random_greedy", "continuous_greedy", "modular_greedy",
     "measured_continuous_greedy", "FractionalResult",
 ]

@@ -13,6 +13,7 @@ from .continuous import SPEC as CONTINUOUS_GREEDY
 from .greedy import SPEC as GREEDY
 from .knapsack import SPEC as COST_BENEFIT_GREEDY
 from .lazy import SPEC as LAZY_GREEDY
+from .modular import SPEC as MODULAR_GREEDY
 from .random_greedy import SPEC as RANDOM_GREEDY
 from .residual_random import SPEC as RESIDUAL_RANDOM_GREEDY
 from .result import Result
@@ -95,7 +96,7 @@ def get_solver(name: str) -> Callable[..., Result]:
 
 
 for _spec in (GREEDY, LAZY_GREEDY, STOCHASTIC_GREEDY, RESIDUAL_RANDOM_GREEDY, COST_BENEFIT_GREEDY,
-              RANDOM_GREEDY, CONTINUOUS_GREEDY):
+              RANDOM_GREEDY, CONTINUOUS_GREEDY, MODULAR_GREEDY):
     _add(_spec)
 
 #: Human-readable guarantee table, (solver, constraint kind, utility class, ratio): the rows
