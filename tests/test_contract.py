@@ -183,3 +183,9 @@ def test_a_solve_validates_its_problem_once(kind, monkeypatch):
                     else:
                         mo.SOLVERS[name](f, c, seed=0)
                     assert admitted == [f], (name, call, len(admitted))
+
+
+def test_a_spec_names_only_known_constraint_kinds():
+    with pytest.raises(InvalidInputError, match=r"^accepts: .*\['matroids'\]"):
+        mo.register_solver("typo", lambda u, c, *, seed=None: None, accepts=("matroids",))
+    assert "typo" not in mo.SOLVERS and "typo" not in mo.SOLVER_SPECS
