@@ -14,7 +14,7 @@ Every public name is importable from here.
 
 # _deprecated attaches the deprecated matroid methods; polytope is the module (calling it is
 # the deprecated alias of polytope_of)
-from . import _deprecated, errors, polytope  # noqa: F401
+from . import _deprecated, errors, polytope, threads  # noqa: F401
 from .certificate import certificate_bound
 from .constraint import Constraint, ConstraintState, Intersection, Knapsack
 from .errors import AssumptionWarning, InvalidInputError
@@ -58,6 +58,7 @@ from .solver import (
     continuous_greedy,
     cost_benefit_greedy,
     get_solver,
+    greedi,
     greedy,
     guarantee,
     lazy_greedy,
@@ -105,8 +106,8 @@ __all__ = [
     "Result", "SOLVERS", "SOLVER_SPECS", "SolverSpec", "auto_solver", "get_solver",
     "register_solver", "unregister_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
-    "cost_benefit_greedy", "random_greedy", "continuous_greedy", "modular_greedy",
-    "multilinear_value", "multilinear_gradient", "has_closed_form",
+    "cost_benefit_greedy", "random_greedy", "continuous_greedy", "modular_greedy", "greedi",
+    "threads", "multilinear_value", "multilinear_gradient", "has_closed_form",
     "swap_rounding", "pipage_rounding", "pipage_supported",
     "measured_continuous_greedy", "FractionalResult",
     "Polytope", "MatroidPolytope", "polytope_of", "lp_solver", "MAX_RANK_INEQUALITY_N",

@@ -35,12 +35,13 @@ SEEDS = range(30)          # seeds for randomised solvers (guarantees in expecta
 Z = 4.0                    # the mean may fall Z standard errors below g * OPT
 TOL = 1e-9
 RANDOMISED = {"stochastic_greedy", "residual_random_greedy", "random_greedy",
-              "continuous_greedy"}
+              "continuous_greedy", "greedi"}
 # continuous greedy: T = 20 steps and 10 samples per step where no closed form exists keep the
 # table affordable (the defaults are 100 and 100); fewer seeds for the same reason
-SOLVER_OPTIONS = {"continuous_greedy": {"steps": 20}}
+SOLVER_OPTIONS = {"continuous_greedy": {"steps": 20},
+                  "greedi": {"client": "synchronous", "shards": 3}}  # a real cluster: test_greedi
 SAMPLED_OPTIONS = {"continuous_greedy": {"samples": 10}}
-SEED_COUNT = {"continuous_greedy": 10}
+SEED_COUNT = {"continuous_greedy": 10, "greedi": 10}
 
 CONSTRAINT_KINDS = ["uniform", "partition", "laminar", "graphic", "transversal", "linear",
                     "truncated", "knapsack", "intersection"]
@@ -66,7 +67,7 @@ def _expected_solvers(kind: str) -> set[str]:
     """The same, written out independently of the specs."""
     solvers = {"greedy", "lazy_greedy", "stochastic_greedy", "modular_greedy"}
     if kind in MATROID_KINDS:
-        solvers |= {"residual_random_greedy", "continuous_greedy"}
+        solvers |= {"residual_random_greedy", "continuous_greedy", "greedi"}
     if kind == "knapsack":
         solvers.add("cost_benefit_greedy")
     if kind == "uniform":

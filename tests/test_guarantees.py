@@ -45,6 +45,7 @@ from matroidopt.errors import AssumptionWarning
 # the package re-exports the function under the module's name: take the module itself
 random_greedy_module = importlib.import_module("matroidopt.solver.random_greedy")
 greedy_module = importlib.import_module("matroidopt.solver.greedy")
+greedi_module = importlib.import_module("matroidopt.solver.greedi")
 
 E = 1.0 - 1.0 / math.e
 SEEDS = 30
@@ -93,6 +94,24 @@ def independent_guarantee(solver: str, utility, constraint, **options):
     if solver == "modular_greedy":   # the matroid greedy on linear weights: exact
         return (1.0, False) if utility.modular and kind in ("cardinality", "matroid") \
             else (None, False)
+    if solver == "greedi":
+        # RandGreeDi (Barbosa et al. 2015): half the shard solver's ratio, in expectation;
+        # GreeDi on a given partition (Mirzasoleiman et al. 2013, Thm 4.2) for greedy under k
+        inner, _ = independent_guarantee(options.get("shard_solver", "lazy_greedy"), utility,
+                                         constraint)
+        partition = options.get("partition", "random")
+        m = options.get("shards", 2) if isinstance(partition, str) else \
+            len(set(np.asarray(partition).tolist()))
+        if inner is None or not (mono and sub) or kind not in ("cardinality", "matroid"):
+            return None, False   # both papers' proofs need submodularity
+        if m == 1:
+            return inner, False
+        if isinstance(partition, str):
+            return inner / 2, True
+        if kind == "cardinality" and options.get("shard_solver", "lazy_greedy") in (
+                "greedy", "lazy_greedy"):
+            return E ** 2 / min(m, constraint._max_feasible_size()), False
+        return None, False
     if solver == "continuous_greedy":
         # estimated weights (asked for, or no closed form to compute them) void the bound
         sampled = options.get("samples") is not None or not mo.has_closed_form(utility)
@@ -170,6 +189,9 @@ ROWS = {
         monotone=False, seeds=SEEDS),
     "modular_greedy: any matroid, modular, 1 (exact)": dict(
         solvers=("modular_greedy",), kinds=MATROIDS, families=("modular",)),
+    "greedi (RandGreeDi): any matroid, alpha/2 (expected)": dict(
+        solvers=("greedi",), kinds=MATROIDS, families=MONOTONE_FAMILIES, seeds=SEEDS,
+        options={"client": "synchronous", "shards": 3}),
     "continuous_greedy: any matroid, T = 100 (expected)": dict(
         solvers=("continuous_greedy",), kinds=MATROIDS, families=CLOSED_FORM_FAMILIES,
         seeds=10, options={"steps": CG_STEPS}, n_range=(6, 9)),
@@ -287,6 +309,10 @@ def check_reported_guarantees() -> int:
                                     ("residual_random_greedy", {"deterministic": True}),
                                     ("cost_benefit_greedy", {}), ("random_greedy", {}),
                                     ("modular_greedy", {}),
+                                    ("greedi", {"client": "synchronous", "shards": 3}),
+                                    ("greedi", {"client": "synchronous", "shards": 1}),
+                                    ("greedi", {"client": "synchronous", "shard_solver": "greedy",
+                                                "partition": np.arange(n) % 2}),
                                     ("continuous_greedy", {"steps": 30}),
                                     ("continuous_greedy", {"variant": "threshold",
                                                            "epsilon": 0.2})]:
@@ -414,9 +440,10 @@ def test_every_monotone_solve_carries_a_certificate(solver, k):
     f = mo.FacilityLocation(np.abs(np.random.default_rng(k).normal(size=(6, 6))))
     c = mo.Knapsack(np.ones(6), budget=float(k)) if solver == "cost_benefit_greedy" \
         else mo.UniformMatroid(6, k)
+    options = {"client": "synchronous"} if solver == "greedi" else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AssumptionWarning)
-        res = mo.maximize(f, c, solver=solver, seed=0)
+        res = mo.maximize(f, c, solver=solver, seed=0, **options)
     opt = max(f.evaluate(list(S)) for S in ([[]] if k == 0 else [[i] for i in range(6)]))
     assert res.upper_bound is not None and res.upper_bound >= opt - 1e-9
 
@@ -425,6 +452,16 @@ def check_modular_greedy_exact_on_modular() -> None:
     """Ratio 1 on modular utilities under every matroid kind (the row's instances)."""
     row = ROWS["modular_greedy: any matroid, modular, 1 (exact)"]
     check_row(row["solvers"], row["kinds"], row["families"], seed=3, count=10)
+
+
+def check_greedi_keeps_the_best_local_solution() -> None:
+    """The max step: on a coverage trap the merged solution (7) is worse than part 0's (8)."""
+    incidence = np.zeros((4, 9))
+    for j, cover in enumerate([[0, 1, 2, 3], [4, 5, 6, 7], [0, 1, 4, 5, 8], [2, 6]]):
+        incidence[j, cover] = 1.0
+    r = mo.greedi(mo.SetCover(incidence), 2, partition=[0, 0, 1, 1], shard_solver="greedy",
+                  client="synchronous")
+    assert r.value == pytest.approx(8.0) and r.info["winner"] == 0
 
 
 # --------------------------------------------------------------------------- broken variants
@@ -457,6 +494,10 @@ BROKEN = {
         "lazy_greedy", lazy_module,
         [("if g > _NEG and s < tie_threshold(g, rtol):", "if g > _NEG and s <= g:")],
         check_lazy_equals_greedy_on_ties),
+    "greedi: the merged solution only (no max step)": (
+        "greedi", greedi_module,
+        [("best = max(range(len(candidates)), key=lambda i: (values[i], -i))", "best = 0")],
+        check_greedi_keeps_the_best_local_solution),
     "guarantee table: 1 - 1/e reported under a matroid": (
         "greedy", greedy_module,
         [("        if kind == \"matroid\":\n            return 0.5, False",

@@ -2,6 +2,7 @@
 registered by name; :func:`maximize` dispatches."""
 
 from .continuous import FractionalResult, continuous_greedy, measured_continuous_greedy
+from .greedi import greedi
 from .greedy import greedy
 from .knapsack import cost_benefit_greedy
 from .lazy import lazy_greedy
@@ -28,5 +29,5 @@ __all__ = [
     "auto_solver", "get_solver", "register_solver", "unregister_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy", "continuous_greedy", "modular_greedy",
-    "measured_continuous_greedy", "FractionalResult",
+    "measured_continuous_greedy", "FractionalResult", "greedi",
 ]

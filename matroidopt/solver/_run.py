@@ -18,6 +18,7 @@ from ..certificate import certificate_bound
 from ..constraint import Constraint
 from ..errors import AssumptionWarning, InvalidInputError
 from ..matroid.uniform import UniformMatroid
+from ..threads import split_gains
 from ..utility.base import Utility, check_finite_gains
 from .result import Result
 
@@ -97,6 +98,9 @@ class Run:
         self.best_bound = math.inf
         self._next_cert = 0
         self.ub = torch.full((self.n,), math.inf, dtype=torch.float64)
+        # work per candidate's gain, for splitting large gains blocks (CPU only: a GPU
+        # runs a block as one launch)
+        self._work = self.u._gain_work() if self.u.device.type == "cpu" else None
         self.bar = tqdm(total=self.c._max_feasible_size(), desc=name, disable=not progress,
                         leave=False)
 
@@ -108,7 +112,12 @@ class Run:
         if cand.numel() == 0:
             return torch.empty(0, dtype=torch.float64)
         self.calls += int(cand.numel())
-        g = self.u._gains(self.ustate, cand.to(self.u.device))
+        cand = cand.to(self.u.device)
+        if self._work is None:
+            g = self.u._gains(self.ustate, cand)
+        else:   # a large block is split across the thread policy's workers
+            state = self.ustate
+            g = split_gains(lambda part: self.u._gains(state, part), cand, self._work)
         g = g.detach().to("cpu", torch.float64)
         check_finite_gains(self.u, g, cand, len(self.selected))
         self.ub[cand] = g

@@ -10,6 +10,7 @@ from ..constraint import Constraint
 from ..errors import InvalidInputError
 from ..utility.base import Utility
 from .continuous import SPEC as CONTINUOUS_GREEDY
+from .greedi import SPEC as GREEDI
 from .greedy import SPEC as GREEDY
 from .knapsack import SPEC as COST_BENEFIT_GREEDY
 from .lazy import SPEC as LAZY_GREEDY
@@ -17,14 +18,14 @@ from .modular import SPEC as MODULAR_GREEDY
 from .random_greedy import SPEC as RANDOM_GREEDY
 from .residual_random import SPEC as RESIDUAL_RANDOM_GREEDY
 from .result import Result
-from .spec import SolverSpec, no_guarantee
+from .spec import SOLVER_SPECS, SolverSpec, no_guarantee
 from .stochastic import SPEC as STOCHASTIC_GREEDY
 
 __all__ = ["GUARANTEES", "SOLVERS", "SOLVER_SPECS", "register_solver", "unregister_solver",
            "get_solver", "auto_solver", "guarantee", "maximize"]
 
-#: Registered solvers by name: their :class:`~matroidopt.solver.spec.SolverSpec`.
-SOLVER_SPECS: dict[str, SolverSpec] = {}
+# SOLVER_SPECS (registered solvers by name: their SolverSpec) is defined beside SolverSpec,
+# so that a solver which runs others by name (greedi) reads it without importing this module
 #: Registered solver functions by name (``SOLVER_SPECS[name].fn``).
 SOLVERS: dict[str, Callable[..., Result]] = {}
 
@@ -96,7 +97,7 @@ def get_solver(name: str) -> Callable[..., Result]:
 
 
 for _spec in (GREEDY, LAZY_GREEDY, STOCHASTIC_GREEDY, RESIDUAL_RANDOM_GREEDY, COST_BENEFIT_GREEDY,
-              RANDOM_GREEDY, CONTINUOUS_GREEDY, MODULAR_GREEDY):
+              RANDOM_GREEDY, CONTINUOUS_GREEDY, MODULAR_GREEDY, GREEDI):
     _add(_spec)
 
 #: Human-readable guarantee table, (solver, constraint kind, utility class, ratio): the rows

@@ -37,10 +37,12 @@ from typing import Any
 
 from ..constraint import Constraint
 from ..errors import InvalidInputError
+from ..threads import solve_threads
 from ..utility.base import Utility
 from ._run import as_constraint, as_utility
 
-__all__ = ["E", "SolverSpec", "exact_gamma", "matroid_like", "no_guarantee", "CONSTRAINT_KINDS"]
+__all__ = ["E", "SOLVER_SPECS", "SolverSpec", "exact_gamma", "matroid_like", "no_guarantee",
+           "CONSTRAINT_KINDS"]
 
 #: The constraint kinds a spec may accept (``Constraint.kind``), in words for messages.
 CONSTRAINT_KINDS = {
@@ -52,6 +54,10 @@ CONSTRAINT_KINDS = {
 
 #: ``1 - 1/e``.
 E = 1.0 - 1.0 / math.e
+
+#: Registered solvers by name: their :class:`SolverSpec` (filled by
+#: :mod:`matroidopt.solver.registry`, which every ``import matroidopt`` runs).
+SOLVER_SPECS: dict[str, SolverSpec] = {}
 
 Guarantee = Callable[..., "tuple[float | None, bool]"]
 
@@ -126,7 +132,8 @@ class SolverSpec:
         @functools.wraps(body)
         def fn(utility, constraint, *args, **options):
             u, c = spec.admit(utility, constraint)
-            return body(u, c, *args, **options)
+            with solve_threads():
+                return body(u, c, *args, **options)
 
         spec = cls(name, fn, guarantee, tuple(rows), accepts, accepts_note, body)
         return spec
@@ -155,5 +162,10 @@ class SolverSpec:
 
     def run(self, utility: Utility, constraint: Constraint, **options: Any) -> Any:
         """Run the trusted body on an admitted problem (what :func:`matroidopt.maximize`
-        calls after :meth:`admit`)."""
-        return (self.body or self.fn)(utility, constraint, **options)
+        calls after :meth:`admit`). A built-in body runs under the thread policy
+        (:func:`matroidopt.threads.solve_threads`); a solver registered from outside runs as
+        it is."""
+        if self.body is None:
+            return self.fn(utility, constraint, **options)
+        with solve_threads():
+            return self.body(utility, constraint, **options)

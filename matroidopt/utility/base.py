@@ -11,8 +11,9 @@ style), so a solve is resumable and inspectable::
 Subclasses implement the private hooks ``_init_data``, ``_gains``, ``_add_data`` and ``_value``
 (they may assume valid input); the public methods validate and delegate. Optional hooks describe
 structure the solvers exploit: ``_evaluate`` (a direct formula), ``_modular_weights`` (modular
-utilities) and ``_multilinear`` with ``_has_multilinear`` (a closed-form multilinear extension,
-read by :mod:`matroidopt.multilinear`).
+utilities), ``_multilinear`` with ``_has_multilinear`` (a closed-form multilinear extension,
+read by :mod:`matroidopt.multilinear`) and ``_gain_work`` (the cost of one candidate's gain,
+read by the thread policy of :mod:`matroidopt.threads`).
 """
 
 from __future__ import annotations
@@ -174,6 +175,18 @@ class Utility(abc.ABC):
 
     def _modular_weights(self) -> torch.Tensor | None:
         """Hook: the weights ``w`` of a modular utility, else None (the default)."""
+        return None
+
+    def _gain_work(self) -> int | None:
+        """Hook: about how many kernel entries (or like units of memory-bound work) one
+        candidate's gain reads, for a utility whose ``_gains`` may be called concurrently
+        from several threads on disjoint candidate blocks of the same state; None (the
+        default) keeps every gains call on the calling thread.
+
+        :mod:`matroidopt.threads` splits a solve's large gains blocks across workers by this
+        count; a utility returns a number only when its ``_gains`` reads the state and its
+        own data without modifying them (no lazily filled caches).
+        """
         return None
 
     @property
@@ -358,6 +371,17 @@ class Utility(abc.ABC):
         from .combinators import ConditionedUtility
 
         return ConditionedUtility(self, given)
+
+    def _shard(self, elements: torch.Tensor) -> Utility:
+        """Hook: ``f`` on the ground set ``elements`` (a long tensor of distinct indices,
+        re-indexed), holding only the data its candidates need: what a distributed solver
+        (:func:`~matroidopt.greedi`) ships to a worker. Its gains must equal ``f``'s gains of
+        ``elements[j]`` at the corresponding states.
+
+        The default, :meth:`restrict`, holds all of ``f``; a utility backed by per-candidate
+        data (a kernel's columns, a feature matrix's rows) returns a compact copy.
+        """
+        return self.restrict(elements)
 
     def restrict(self, elements: Sequence[int]) -> Utility:
         """``f`` on the ground set ``elements`` (re-indexed); see

@@ -143,6 +143,10 @@ class WeightedSum(Utility):
     def _add_data(self, state: UtilityState, j: int) -> tuple[UtilityState, ...]:
         return tuple(u._add(s, j) for u, s in zip(self.utilities, state.data, strict=True))
 
+    def _gain_work(self) -> int | None:
+        works = [u._gain_work() for u in self.utilities]
+        return None if any(w is None for w in works) else max(1, sum(works))
+
     def _value(self, state: UtilityState) -> float:
         return sum(c * float(u._value(s))
                    for u, c, s in zip(self.utilities, self.weights, state.data, strict=True))
@@ -230,6 +234,9 @@ class TruncatedUtility(Utility):
     def _add_data(self, state: UtilityState, j: int) -> UtilityState:
         return self.f._add(state.data, j)
 
+    def _gain_work(self) -> int | None:
+        return self.f._gain_work()
+
     def _value(self, state: UtilityState) -> float:
         return min(float(self.f._value(state.data)), self.cap)
 
@@ -309,6 +316,9 @@ class ConditionedUtility(Utility):
             return state.data
         return self.f._add(state.data, j)
 
+    def _gain_work(self) -> int | None:
+        return self.f._gain_work()
+
     def _value(self, state: UtilityState) -> float:
         return float(self.f._value(state.data)) - self._f_A
 
@@ -373,6 +383,9 @@ class RestrictedUtility(Utility):
 
     def _add_data(self, state: UtilityState, j: int) -> UtilityState:
         return self.f._add(state.data, int(self.elements[j]))
+
+    def _gain_work(self) -> int | None:
+        return self.f._gain_work()
 
     def _value(self, state: UtilityState) -> float:
         return float(self.f._value(state.data))

@@ -223,6 +223,20 @@ class FacilityLocation(Utility):
     def _add_data(self, state, j):
         return self._kernel.add(state.data, j)
 
+    def _gain_work(self):
+        return self._kernel.work()
+
+    def _shard(self, elements: torch.Tensor) -> FacilityLocation:
+        """Facility location over the candidates ``elements`` against every client, holding
+        only their kernel columns (dense, sparse) or feature rows (features)."""
+        idx = elements.to(self.device)
+        out = FacilityLocation.__new__(FacilityLocation)
+        Utility.__init__(out, int(idx.numel()), monotone=True, submodular=True,
+                         device=self.device, dtype=self.dtype, torch_input=self.torch_input)
+        out.n_clients, out._block = self.n_clients, self._block
+        out._kernel = self._kernel.columns(idx)
+        return out
+
     def _value(self, state):
         return float(state.data.sum())
 
@@ -270,10 +284,20 @@ class _Kernel(abc.ABC):
         may overwrite it)."""
 
     @abc.abstractmethod
+    def columns(self, idx: torch.Tensor) -> _Kernel:
+        """The kernel of the candidates ``idx`` only (a compact copy), against every
+        client."""
+
+    @abc.abstractmethod
     def client_rows(self) -> Callable[[int, int], torch.Tensor]:
         """A reader ``(a, b) -> K[a:b, :]`` (clients ``a..b-1`` against every candidate,
         shape ``(b - a, n)``, on :attr:`device`) for the multilinear extension; the
         reader may prepare (and keep) a client-major copy on its first call."""
+
+    def work(self) -> int | None:
+        """Kernel entries one candidate's gain reads (the ``m`` clients); None when gains
+        must stay on one thread."""
+        return self.m
 
     def gains(self, cur: torch.Tensor, cand: torch.Tensor, step: int) -> torch.Tensor:
         """``sum_i max(0, K[i, j] - cur_i)`` for each ``j`` in ``cand``, in fused in-place
@@ -310,6 +334,9 @@ class _DenseKernel(_Kernel):
     def rows(self, cand):
         return self.Kt[cand]
 
+    def columns(self, idx):
+        return _DenseKernel(self.Kt[idx])
+
     def gains(self, cur, cand, step):
         m = cand.numel()
         first = int(cand[0])
@@ -340,6 +367,9 @@ class _SparseKernel(_Kernel):
         super().__init__(n, m, vals.device, vals.dtype)
         self.indptr, self.row_ids, self.vals = indptr, row_ids, vals
 
+    def work(self):
+        return max(1, self.vals.numel() // max(self.n, 1))   # stored entries per column
+
     def _column(self, j: int) -> tuple[torch.Tensor, torch.Tensor]:
         a, b = int(self.indptr[j]), int(self.indptr[j + 1])
         return self.row_ids[a:b], self.vals[a:b]
@@ -352,20 +382,31 @@ class _SparseKernel(_Kernel):
             out[r, rows] = vals
         return out
 
-    def gains(self, cur, cand, step):
+    def _positions(self, cand: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For the stored entries of the columns ``cand``, in order: which of ``cand`` each
+        belongs to, its position in ``row_ids``/``vals``, and the columns' lengths."""
         starts = self.indptr[cand]
         lens = self.indptr[cand + 1] - starts
         total = int(lens.sum())
-        out = torch.zeros(cand.numel(), device=self.device, dtype=self.dtype)
-        if total == 0:
-            return out
         seg = torch.repeat_interleave(torch.arange(cand.numel(), device=self.device), lens,
                                       output_size=total)
         offs = torch.arange(total, device=self.device) - torch.repeat_interleave(
             torch.cumsum(lens, 0) - lens, lens, output_size=total)
-        pos = starts[seg] + offs
+        return seg, starts[seg] + offs, lens
+
+    def gains(self, cur, cand, step):
+        out = torch.zeros(cand.numel(), device=self.device, dtype=self.dtype)
+        seg, pos, _ = self._positions(cand)
+        if pos.numel() == 0:
+            return out
         contrib = (self.vals[pos] - cur[self.row_ids[pos]]).clamp_min_(0.0)
         return out.index_add_(0, seg, contrib)
+
+    def columns(self, idx):
+        _, pos, lens = self._positions(idx)
+        indptr = torch.zeros(idx.numel() + 1, dtype=self.indptr.dtype, device=self.device)
+        torch.cumsum(lens, 0, out=indptr[1:])
+        return _SparseKernel(indptr, self.row_ids[pos], self.vals[pos], idx.numel(), self.m)
 
     def add(self, cur, j):
         rows, vals = self._column(j)
@@ -420,6 +461,11 @@ class _FeatureKernel(_Kernel):
         self.Ysq = (Y * Y).sum(1)
         self.Xsq = (X * X).sum(1)
 
+    def work(self):
+        if self.metric_fn is not None:
+            return None   # the user's callable may not be safe to call from several threads
+        return self.m * max(1, self.X.shape[1] // 4)   # a block product per kernel entry
+
     def check_scale(self, same: bool) -> None:
         """Reject features whose kernel (or its sums over the clients) would overflow, and a
         metric callable whose first block is malformed or not finite."""
@@ -441,6 +487,9 @@ class _FeatureKernel(_Kernel):
                     f"{self.m} clients overflow {self.dtype}; rescale the features")
         if self.metric_fn is not None and self.n:
             self.rows(torch.zeros(1, dtype=torch.long, device=self.device))
+
+    def columns(self, idx):
+        return _FeatureKernel(self.X[idx], self.Y, self.metric, self.metric_fn, self.gamma)
 
     def rows(self, cand):
         A = self.X[cand]
