@@ -31,7 +31,8 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from _worker import add_common, ran_as_worker
+
 BUSY = "while True: pass"
 
 
@@ -159,18 +160,15 @@ def write_md(res: dict, path: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    add_common(ap)
     ap.add_argument("--threshold-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--threshold", action="store_true", help="only the splitting threshold")
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--k", type=int, default=200)
     ap.add_argument("--k-greedy", type=int, default=50)
     ap.add_argument("--kernels", nargs="+", default=["flat", "peaked"])
-    ap.add_argument("--timeout", type=float, default=900.0)
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
-    if args.worker:
-        print(json.dumps(worker(json.loads(args.worker))))
+    if ran_as_worker(args, worker):
         return
     if args.threshold_worker:
         print(json.dumps(threshold_worker()))

@@ -73,6 +73,7 @@ from .solver import (
 )
 from .utility import (
     CONCAVE_FUNCTIONS,
+    KNN_BACKENDS,
     CallableUtility,
     ConditionedUtility,
     FacilityLocation,
@@ -89,6 +90,7 @@ from .utility import (
     UtilityState,
     WeightedCoverage,
     WeightedSum,
+    knn_kernel,
 )
 
 __version__ = "0.1.0"
@@ -97,7 +99,7 @@ __all__ = [
     "errors", "InvalidInputError", "AssumptionWarning",
     "Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation",
     "WeightedCoverage", "SetCover", "ProbabilisticCoverage", "GraphCut", "LogDeterminant",
-    "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage",
+    "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "knn_kernel", "KNN_BACKENDS",
     "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
     "Constraint", "ConstraintState", "Knapsack", "Intersection",
     "Matroid", "UniformMatroid", "PartitionMatroid", "LaminarMatroid", "GraphicMatroid",

@@ -46,6 +46,10 @@ def raises_named(arg: str):
     return pytest.raises(InvalidInputError, match=rf"^{re.escape(arg)}(\[[^\]]*\])*: ")
 
 
+#: greedi's parts run in this process here (a real Dask cluster is exercised in test_greedi)
+LOCAL_OPTIONS = {"greedi": {"client": "synchronous"}}
+
+
 def solve_all(f, k):
     """Every registered solver on ``f`` under ``k`` (a Knapsack for cost-benefit greedy)."""
     out = {}
@@ -53,7 +57,8 @@ def solve_all(f, k):
         warnings.simplefilter("ignore", AssumptionWarning)
         for name in mo.SOLVERS:
             c = mo.Knapsack(np.ones(f.n), float(k)) if name == "cost_benefit_greedy" else k
-            opts = {"steps": 3} if name == "continuous_greedy" else {}
+            opts = {"steps": 3} if name == "continuous_greedy" else dict(LOCAL_OPTIONS.get(
+                name, {}))
             if name == "continuous_greedy" and not mo.has_closed_form(f):
                 opts["samples"] = 4
             out[name] = mo.maximize(f, c, solver=name, seed=0, **opts)
@@ -159,7 +164,8 @@ class _NaNGains(Utility):
 def test_d2_non_finite_gains_raise_naming_utility(solver, bad):
     f = _NaNGains(bad=bad)
     c = mo.Knapsack(np.ones(5), 2.0) if solver == "cost_benefit_greedy" else 2
-    opts = {"steps": 3, "samples": 4} if solver == "continuous_greedy" else {}
+    opts = {"steps": 3, "samples": 4} if solver == "continuous_greedy" else \
+        dict(LOCAL_OPTIONS.get(solver, {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AssumptionWarning)
         with pytest.raises(InvalidInputError, match=r"^utility: marginal gains are not finite"
@@ -862,7 +868,7 @@ def _exercise(obj, is_utility, data):
     # the certificate sums oracle gains, OPT comes from evaluate: on ill-conditioned inputs
     # (a log-determinant of entries 1 and 4e9) they differ by rounding of about eps · cond
     cert_tol = 1e-4 if f.dtype == torch.float32 else 1e-6
-    opts = {"continuous_greedy": {"steps": 3}}
+    opts = {"continuous_greedy": {"steps": 3}, **LOCAL_OPTIONS}
     if not mo.has_closed_form(f):
         opts["continuous_greedy"]["samples"] = 4
     opt = {}

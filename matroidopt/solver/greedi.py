@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -244,9 +245,24 @@ def _solve_part(utility: Utility | None, factory, elements: np.ndarray,
         raise InvalidInputError(
             f"utility_factory: expected a Utility over the part's {len(elements)} elements, "
             f"got {u!r}")
-    r = spec.run(u, constraint, **_with_seed(spec, options, seed))
+    try:
+        r = spec.run(u, constraint, **_with_seed(spec, options, seed))
+    except InvalidInputError as exc:   # name the ground set's elements, not the part's
+        raise InvalidInputError(_global_elements(str(exc), elements)) from None
     picked = np.asarray(r.indices.tolist(), dtype=np.int64)
     return elements[picked], float(r.value), r.upper_bound, int(r.oracle_calls)
+
+
+def _global_elements(message: str, elements: np.ndarray) -> str:
+    """``message`` with each "elements [i, j]" of a part's solve renamed to the ground set's
+    indices."""
+    def rename(match: re.Match) -> str:
+        local = [int(t) for t in re.findall(r"\d+", match.group(1))]
+        named = [int(elements[i]) for i in local if 0 <= i < len(elements)]
+        return f"elements {named}"
+
+    return re.sub(r"elements \[([\d, ]*)\]", rename, message) + \
+        f" (in a greedi part of {len(elements)} elements)"
 
 
 def _solve_parts(client, utility, factory, tasks, solver, options, progress):

@@ -6,6 +6,7 @@ from .coverage import SetCover, WeightedCoverage
 from .facility_location import FacilityLocation
 from .feature_based import CONCAVE_FUNCTIONS, FeatureBased
 from .graph_cut import GraphCut
+from .knn import KNN_BACKENDS, knn_kernel
 from .log_determinant import LogDeterminant
 from .modular import Modular
 from .probabilistic_coverage import ProbabilisticCoverage
@@ -14,6 +15,6 @@ from .saturated_coverage import SaturatedCoverage
 __all__ = [
     "Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation",
     "WeightedCoverage", "SetCover", "ProbabilisticCoverage", "GraphCut", "LogDeterminant",
-    "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage",
+    "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "knn_kernel", "KNN_BACKENDS",
     "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
 ]

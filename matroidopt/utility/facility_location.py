@@ -193,7 +193,8 @@ class FacilityLocation(Utility):
         if metric == "cosine":
             Xt = _unit_rows(Xt)
             Yt = Xt if clients is None else _unit_rows(Yt)
-        self._kernel = _FeatureKernel(Xt, Yt, metric, fn, gamma)
+        own = torch.arange(n, device=Xt.device) if clients is None else None
+        self._kernel = _FeatureKernel(Xt, Yt, metric, fn, gamma, own)
         if block_size is None:
             block_size = max(1, _BLOCK_ELEMENTS // max(self.n_clients, 1))
         self._block = check_int(block_size, "block_size", minimum=1)
@@ -449,13 +450,18 @@ class _FeatureKernel(_Kernel):
         The callable (``None`` for a named metric).
     gamma : float
         Scale of ``"rbf"`` and ``"euclidean"``.
+    own : torch.Tensor or None
+        Each candidate's own row among the clients (when the clients are the candidates):
+        their squared distance is exactly 0, not the rounding of
+        ``|y|^2 - 2 x·y + |x|^2``, so a point's similarity to itself is exactly 1.
     """
 
     name = "features"
 
-    def __init__(self, X: torch.Tensor, Y: torch.Tensor, metric, metric_fn, gamma: float
-                 ) -> None:
+    def __init__(self, X: torch.Tensor, Y: torch.Tensor, metric, metric_fn, gamma: float,
+                 own: torch.Tensor | None = None) -> None:
         super().__init__(X.shape[0], Y.shape[0], X.device, X.dtype)
+        self.own = own
         self.X, self.Y = X, Y
         self.metric, self.metric_fn, self.gamma = metric, metric_fn, gamma
         self.Ysq = (Y * Y).sum(1)
@@ -489,7 +495,8 @@ class _FeatureKernel(_Kernel):
             self.rows(torch.zeros(1, dtype=torch.long, device=self.device))
 
     def columns(self, idx):
-        return _FeatureKernel(self.X[idx], self.Y, self.metric, self.metric_fn, self.gamma)
+        return _FeatureKernel(self.X[idx], self.Y, self.metric, self.metric_fn, self.gamma,
+                              None if self.own is None else self.own[idx])
 
     def rows(self, cand):
         A = self.X[cand]
@@ -500,6 +507,8 @@ class _FeatureKernel(_Kernel):
         # |a - y|^2 = |y|^2 - 2 a·y + |a|^2, fused in place (no n×m temporaries)
         D2 = torch.addmm(self.Ysq.expand(cand.numel(), -1), A, self.Y.T, alpha=-2.0)
         D2.add_(self.Xsq[cand][:, None]).clamp_min_(0.0)
+        if self.own is not None:
+            D2[torch.arange(cand.numel(), device=self.device), self.own[cand]] = 0.0
         return self._from_squared_distances(D2)
 
     def _from_squared_distances(self, D2: torch.Tensor) -> torch.Tensor:
@@ -551,6 +560,9 @@ class _FeatureKernel(_Kernel):
                 return Y @ X.T
             D2 = torch.addmm(self.Xsq.expand(b - a, -1), Y, X.T, alpha=-2.0)
             D2.add_(self.Ysq[a:b][:, None]).clamp_min_(0.0)
+            if self.own is not None:
+                mine = torch.nonzero((self.own >= a) & (self.own < b)).flatten()
+                D2[self.own[mine] - a, mine] = 0.0
             return self._from_squared_distances(D2)
 
         return read

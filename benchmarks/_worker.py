@@ -1,0 +1,26 @@
+"""What the benchmarks that run each configuration in a fresh subprocess share: the hidden
+``--worker CFG`` option, ``--timeout`` and ``--out``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def add_common(ap: argparse.ArgumentParser, timeout: float = 900.0) -> None:
+    """``--worker`` (hidden: a JSON configuration), ``--timeout`` (s per subprocess) and
+    ``--out`` (the results folder, ``benchmarks/results`` by default)."""
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--timeout", type=float, default=timeout)
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+
+
+def ran_as_worker(args: argparse.Namespace, worker) -> bool:
+    """Run ``worker(cfg)`` and print its JSON result when this process is a worker."""
+    if not args.worker:
+        return False
+    print(json.dumps(worker(json.loads(args.worker))))
+    return True
