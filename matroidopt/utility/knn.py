@@ -44,9 +44,11 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
         ``"auto"``: faiss when it is installed (the ``knn`` extra), else scikit-learn.
         ``"sklearn"``: exact (:class:`sklearn.neighbors.NearestNeighbors`), ``O(n^2 d)`` for
         high ``d``; ``"pynndescent"``: approximate nearest-neighbour descent; ``"faiss"``:
-        exact inner-product / L2 search in blocks (``faiss-cpu``). Measured at n = 20 000,
-        d = 128, k = 10 on 2 cores (``benchmarks/knn.py``): faiss 6.0 s, scikit-learn
-        20.4 s, pynndescent 86 s (its first call compiles with numba).
+        exact inner-product / L2 search in blocks (``faiss-cpu``). Measured on random
+        Gaussian features, d = 128, k = 10, 2 cores (``benchmarks/knn.py``): at n = 20 000
+        faiss 6.0 s, scikit-learn 20.4 s, pynndescent 86 s (its first call compiles with
+        numba); at n = 100 000 faiss 121 s, scikit-learn 387 s, pynndescent 55 s but with a
+        recall of only 0.15 on such structureless data (0.9 and more at d = 16).
     seed : int
         For the approximate backend.
     n_jobs : int, optional
