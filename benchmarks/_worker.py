@@ -24,3 +24,12 @@ def ran_as_worker(args: argparse.Namespace, worker) -> bool:
         return False
     print(json.dumps(worker(json.loads(args.worker))))
     return True
+
+
+def write_results(out: str, name: str, data: dict, markdown: list[str]) -> None:
+    """``out/name.json`` (``data``) and ``out/name.md`` (the ``markdown`` lines)."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, f"{name}.json"), "w") as fh:
+        json.dump(data, fh, indent=1)
+    with open(os.path.join(out, f"{name}.md"), "w") as fh:
+        fh.write("\n".join(markdown) + "\n")

@@ -12,11 +12,9 @@ excluded: one cluster per worker count, reused) and the winner (merged or a part
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
 
-from _worker import add_common
+from _worker import add_common, write_results
 
 
 def main() -> None:
@@ -62,9 +60,6 @@ def main() -> None:
                        "winner": r.info["winner"], "union": r.info["union_size"]}
                 res["runs"].append(row)
                 print(row, flush=True)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "greedi.json"), "w") as fh:
-        json.dump(res, fh, indent=1)
     L = [f"# GreeDi: facility location on a {args.neighbours}-NN cosine kernel, "
          f"n = {args.n:,}, d = {args.d}, k = {args.k_select}\n",
          f"Centralised lazy greedy: value {central.value:.2f}, "
@@ -74,8 +69,7 @@ def main() -> None:
     for r in res["runs"]:
         L.append(f"| {r['workers']} | {r['parts']} | {r['ratio']:.4f} | {r['seconds']:.2f} | "
                  f"{r['winner']} | {r['union']} |")
-    with open(os.path.join(args.out, "greedi.md"), "w") as fh:
-        fh.write("\n".join(L) + "\n")
+    write_results(args.out, "greedi", res, L)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from _worker import add_common, ran_as_worker
+from _worker import add_common, ran_as_worker, write_results
 
 
 def worker(cfg: dict) -> dict:
@@ -73,18 +73,14 @@ def main() -> None:
                     got = found[r["backend"]]
                     hits = sum(len(set(a) & set(b)) for a, b in zip(got, exact))
                     r["recall"] = hits / exact.size
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "knn.json"), "w") as fh:
-        json.dump({"d": args.d, "k": args.k, "cpus": os.cpu_count(), "rows": rows}, fh,
-                  indent=1)
     L = [f"# kNN kernel build: d = {args.d}, k = {args.k}, cosine, {os.cpu_count()} CPUs\n",
          "| n | backend | seconds | peak RSS (MiB) | recall vs exact |", "|---|---|---|---|---|"]
     for r in rows:
         sec = f"{r['seconds']:.1f}" if r.get("seconds") is not None else r.get("note", "-")
         L.append(f"| {r['n']:,} | {r['backend']} | {sec} | "
                  f"{r.get('peak_mib', float('nan')):.0f} | {r.get('recall', float('nan')):.3f} |")
-    with open(os.path.join(args.out, "knn.md"), "w") as fh:
-        fh.write("\n".join(L) + "\n")
+    write_results(args.out, "knn", {"d": args.d, "k": args.k, "cpus": os.cpu_count(),
+                                    "rows": rows}, L)
 
 
 if __name__ == "__main__":
