@@ -30,7 +30,7 @@ def worker(cfg: dict) -> dict:
     K = mo.knn_kernel(X, cfg["k"], metric="cosine", backend=cfg["backend"])
     seconds = time.perf_counter() - t0
     np.save(cfg["out"], K.indices.reshape(cfg["n"], -1))
-    return {**cfg, "seconds": seconds,
+    return {**{k: v for k, v in cfg.items() if k != "out"}, "seconds": seconds,
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -57,11 +57,13 @@ def main() -> None:
                     p = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)],
                                        capture_output=True, text=True, timeout=args.timeout)
                 except subprocess.TimeoutExpired:
-                    rows.append({**cfg, "seconds": None, "note": f"over {args.timeout:.0f} s"})
+                    rows.append({"n": n, "backend": backend, "seconds": None,
+                                 "note": f"over {args.timeout:.0f} s"})
                     print(n, backend, "timeout", flush=True)
                     continue
                 if p.returncode != 0:
-                    rows.append({**cfg, "seconds": None, "note": p.stderr[-300:]})
+                    rows.append({"n": n, "backend": backend, "seconds": None,
+                                 "note": p.stderr[-300:]})
                     continue
                 r = json.loads(p.stdout.strip().splitlines()[-1])
                 found[backend] = np.load(cfg["out"])
