@@ -203,3 +203,39 @@ def test_user_metric_callable_is_never_split(user_threads):
     torch.set_num_threads(4)
     mo.lazy_greedy(f, 5)
     assert seen == {threading.get_ident()}
+
+
+def test_the_multilinear_form_is_split_and_identical_at_any_thread_count(user_threads,
+                                                                         monkeypatch):
+    from matroidopt.utility import _multilinear_forms
+
+    monkeypatch.setattr(_multilinear_forms, "_BLOCK_ENTRIES", 400 * 7)   # 7 clients a block
+    X = np.random.default_rng(5).normal(size=(400, 6))
+    f = mo.FacilityLocation.from_features(X, metric="rbf")
+    x = torch.as_tensor(np.random.default_rng(6).uniform(0, 1, 400))
+    used = set()
+    rows = f._kernel.client_rows()
+
+    def spy(a, b):
+        used.add(threading.get_ident())
+        threading.Event().wait(0.001)
+        return rows(a, b)
+
+    out = {}
+    for workers in (1, 4):
+        torch.set_num_threads(workers)
+        with threads.solve_threads():
+            out[workers] = _multilinear_forms.best_of_form(spy, f.n_clients, x, f.device,
+                                                           parallel=True)
+    assert out[1][0] == out[4][0] and torch.equal(out[1][1], out[4][1])
+    assert len(used) >= 2                                   # the blocks were shared
+    # the same as the hook's sequential answer, up to rounding
+    value, grad = f._multilinear(x)
+    assert value == pytest.approx(out[1][0], rel=1e-12)
+    assert torch.allclose(grad, out[1][1], rtol=1e-10, atol=1e-12)
+    P = mo.PartitionMatroid(np.arange(400) % 4, [2, 2, 2, 2])
+    torch.set_num_threads(1)
+    a = mo.continuous_greedy(f, P, steps=8, seed=1)
+    torch.set_num_threads(4)
+    b = mo.continuous_greedy(f, P, steps=8, seed=1)
+    assert a.indices.tolist() == b.indices.tolist() and a.value == b.value

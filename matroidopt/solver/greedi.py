@@ -139,13 +139,13 @@ def greedi(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
     merged = shard_spec.run(merged_f, _sub_constraint(constraint, union),
                             **_with_seed(shard_spec, options, seeds[m]))
     merged_idx = union[np.asarray(merged.indices.tolist(), dtype=np.int64)]
-    candidates = [("merged", merged_idx)] + [(i, idx) for i, (idx, *_) in enumerate(local)]
+    candidates = [("merged", merged_idx)] + [(i, idx) for i, (idx, _, _) in enumerate(local)]
     values = [utility.evaluate(idx.tolist()) for _, idx in candidates]
     best = max(range(len(candidates)), key=lambda i: (values[i], -i))  # ties: merged first
     winner, chosen = candidates[best]
     bound = None
-    if certificate and all(ub is not None for *_, ub, _ in local):
-        bound = max(sum(ub for *_, ub, _ in local), values[best])
+    if certificate and all(ub is not None for _, ub, _ in local):
+        bound = max(sum(ub for _, ub, _ in local), values[best])
     ratio, expected = greedi_guarantee(utility, constraint, partition=partition,
                                        shards=m, shard_solver=solver,
                                        solver_options=options)
@@ -156,7 +156,7 @@ def greedi(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
         upper_bound=bound,
         guarantee=ratio,
         expected=expected,
-        oracle_calls=merged.oracle_calls + sum(calls for *_, calls in local),
+        oracle_calls=merged.oracle_calls + sum(calls for _, _, calls in local),
         seconds=time.perf_counter() - t0,
         solver="greedi",
         info={"partition": "given" if given else "random", "shards": m,
@@ -237,8 +237,8 @@ def _with_seed(spec: SolverSpec, options: dict, seed: int) -> dict:
 
 def _solve_part(utility: Utility | None, factory, elements: np.ndarray,
                 constraint: Constraint, solver: str, options: dict, seed: int
-                ) -> tuple[np.ndarray, float, float | None, int]:
-    """One part's solve (on a worker): global indices, value, certificate, oracle calls."""
+                ) -> tuple[np.ndarray, float | None, int]:
+    """One part's solve (on a worker): global indices, certificate, oracle calls."""
     spec = SOLVER_SPECS[solver]
     u = factory(elements) if utility is None else utility
     if not isinstance(u, Utility) or u.n != len(elements):
@@ -250,7 +250,7 @@ def _solve_part(utility: Utility | None, factory, elements: np.ndarray,
     except InvalidInputError as exc:   # name the ground set's elements, not the part's
         raise InvalidInputError(_global_elements(str(exc), elements)) from None
     picked = np.asarray(r.indices.tolist(), dtype=np.int64)
-    return elements[picked], float(r.value), r.upper_bound, int(r.oracle_calls)
+    return elements[picked], r.upper_bound, int(r.oracle_calls)
 
 
 def _global_elements(message: str, elements: np.ndarray) -> str:

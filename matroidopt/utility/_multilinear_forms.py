@@ -20,9 +20,11 @@ from collections.abc import Callable
 
 import torch
 
+from ..threads import pool_size, run_pieces
+
 __all__ = ["uncovered_form", "best_of_form"]
 
-_BLOCK_ENTRIES = 1 << 22  # kernel entries per client block of the facility-location form
+_BLOCK_ENTRIES = 1 << 20  # kernel entries per client block of the facility-location form
 
 
 def uncovered_form(rows: torch.Tensor, cols: torch.Tensor, weights: torch.Tensor, m: int,
@@ -105,7 +107,7 @@ def _fl_block(s: torch.Tensor, xs: torch.Tensor) -> tuple[float, torch.Tensor]:
 
 
 def best_of_form(client_rows: Callable[[int, int], torch.Tensor], m: int, x: torch.Tensor,
-                 device: torch.device) -> tuple[float, torch.Tensor]:
+                 device: torch.device, *, parallel: bool = False) -> tuple[float, torch.Tensor]:
     """Facility location: ``F(x) = sum_i E_{R ~ x}[max(0, max_{j in R} K[i, j])]``.
 
     Per client, the similarities ``s_(1) >= s_(2) >= ...`` (clamped at the 0 baseline):
@@ -124,6 +126,9 @@ def best_of_form(client_rows: Callable[[int, int], torch.Tensor], m: int, x: tor
         Float64 CPU point of ``[0, 1]^n``.
     device : torch.device
         Where the blocks are sorted and reduced.
+    parallel : bool
+        Whether ``client_rows`` may be called from several threads at once: inside a solve
+        (:mod:`matroidopt.threads`) the client blocks are then shared among the workers.
 
     Returns
     -------
@@ -133,22 +138,32 @@ def best_of_form(client_rows: Callable[[int, int], torch.Tensor], m: int, x: tor
     Notes
     -----
     Clients are processed in blocks of about :data:`_BLOCK_ENTRIES` kernel entries, so the
-    working memory is a few blocks, never the ``n × m`` kernel.
+    working memory is a few blocks, never the ``n × m`` kernel. Each block's gradient is
+    summed into the total in block order, so the result is the same at any thread count.
     """
     n = x.numel()
     grad = torch.zeros(n, dtype=torch.float64)
     if n == 0 or m == 0:
         return 0.0, grad
     xd = x.to(device)
-    value = 0.0
-    gd = torch.zeros(n, dtype=torch.float64, device=device)
     chunk = max(1, _BLOCK_ENTRIES // n)
-    for a in range(0, m, chunk):
-        A = client_rows(a, min(m, a + chunk)).to(torch.float64).clamp_min(0.0)
+    bounds = [(a, min(m, a + chunk)) for a in range(0, m, chunk)]
+
+    def block(ab: tuple[int, int]) -> tuple[float, torch.Tensor]:
+        A = client_rows(*ab).to(torch.float64).clamp_min(0.0)
         s, idx = torch.sort(A, dim=1, descending=True, stable=True)
         del A
         v, g = _fl_block(s, xd[idx])
-        value += v
-        gd.index_add_(0, idx.reshape(-1), g.reshape(-1))
+        part = torch.zeros(n, dtype=torch.float64, device=device)
+        return v, part.index_add_(0, idx.reshape(-1), g.reshape(-1))
+
+    # the first block on this thread (a reader may prepare its copy on its first call)
+    value, gd = block(bounds[0])
+    workers = pool_size() if parallel else 1
+    step = 2 * workers   # blocks in flight: 2 per worker, their gradients summed in order
+    for r in range(1, len(bounds), step):
+        for v, part in run_pieces(block, bounds[r:r + step], workers):
+            value += v
+            gd += part
     grad += gd.cpu()
     return value, grad

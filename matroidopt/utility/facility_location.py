@@ -247,9 +247,10 @@ class FacilityLocation(Utility):
     def _multilinear(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
         """Per client, the probability that candidate ``j`` is the best present one is
         ``x_j prod_{l better than j}(1 - x_l)``: ``O(m·n log n)``, clients in blocks of about
-        4M kernel entries (:func:`._multilinear_forms.best_of_form`), so the ``n × m``
-        kernel is never materialised."""
-        return best_of_form(self._kernel.client_rows(), self.n_clients, x, self.device)
+        1M kernel entries (:func:`._multilinear_forms.best_of_form`, shared among the thread
+        policy's workers inside a solve), so the ``n × m`` kernel is never materialised."""
+        return best_of_form(self._kernel.client_rows(), self.n_clients, x, self.device,
+                            parallel=self._gain_work() is not None)
 
     def __repr__(self) -> str:
         return (f"FacilityLocation(n={self.n}, clients={self.n_clients}, "

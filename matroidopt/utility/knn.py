@@ -1,5 +1,5 @@
 """Sparse k-nearest-neighbour similarity kernels from features, built by a nearest-neighbour
-library (scikit-learn exactly, pynndescent or faiss approximately); no ``n × n`` array.
+library (scikit-learn or faiss exactly, pynndescent approximately); no ``n × n`` array.
 
 Row ``i`` (a client) holds the similarities to its ``k`` nearest points (itself included), so
 ``FacilityLocation(knn_kernel(X, k))`` is facility location on a kNN graph, as apricot's and
@@ -32,7 +32,7 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
     Parameters
     ----------
     X : array-like of shape (n, d)
-        Features (converted to float32 for the search, float64 for the similarities).
+        Features (float64 for the similarities; faiss and pynndescent search in float32).
     k : int
         Neighbours per point, itself included (``1 <= k <= n``).
     metric : {"cosine", "euclidean", "rbf"}
@@ -100,9 +100,7 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
     else:
         d2 = np.maximum(((A[rows] - A[cols]) ** 2).sum(1), 0.0)
         vals = np.exp(-gamma * d2) if metric == "rbf" else np.exp(-gamma * np.sqrt(d2))
-    K = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
-    K.sum_duplicates()
-    return K
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
 
 
 def _search(A: np.ndarray, k: int, metric: str, backend: str, seed: int,
