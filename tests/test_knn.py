@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
 import matroidopt as mo
 from matroidopt.errors import InvalidInputError
+from matroidopt.utility import knn
 
 
+@pytest.mark.parametrize("pair_block", [None, 100])
 @pytest.mark.parametrize("metric", ["cosine", "euclidean", "rbf"])
-def test_rows_hold_exactly_the_k_most_similar_points(metric):
+def test_rows_hold_exactly_the_k_most_similar_points(metric, pair_block, monkeypatch):
+    if pair_block is not None:   # similarities in many blocks of rows, not one
+        monkeypatch.setattr(knn, "_PAIR_ELEMENTS", pair_block)
     X = np.random.default_rng(1).normal(size=(250, 6))
     k = 12
-    K = mo.knn_kernel(X, k, metric=metric)
+    K = mo.knn_kernel(X, k, metric=metric, backend="sklearn")
     dense = mo.FacilityLocation.from_features(X, metric=metric).kernel_block(
         np.arange(250)).numpy()
     assert K.shape == (250, 250) and K.nnz == 250 * k
@@ -40,11 +46,23 @@ def test_dense_sparse_and_feature_facility_location_agree_on_one_kernel(metric):
         pytest.approx(sparse.evaluate(S))
 
 
-@pytest.mark.parametrize("backend", ["pynndescent", "faiss"])
+def _neighbour_sets(K):
+    return [set(K.indices[K.indptr[i]:K.indptr[i + 1]].tolist()) for i in range(K.shape[0])]
+
+
+def _clustered(n, d, centres, seed):
+    rng = np.random.default_rng(seed)
+    C = rng.normal(size=(centres, d)) * 4.0
+    return C[rng.integers(centres, size=n)] + rng.normal(size=(n, d))
+
+
+@pytest.mark.parametrize("backend", ["pynndescent", "faiss", "faiss-ivf"])
 def test_other_backends_find_the_neighbours(backend):
-    pytest.importorskip(backend)
+    pytest.importorskip(backend.split("-")[0])
     X = np.random.default_rng(3).normal(size=(1500, 16))
-    exact = mo.knn_kernel(X, 10, metric="cosine")
+    if backend == "faiss-ivf":   # an inverted file needs structure to be worth its cells
+        X = _clustered(1500, 16, 30, 3)
+    exact = mo.knn_kernel(X, 10, metric="cosine", backend="sklearn")
     other = mo.knn_kernel(X, 10, metric="cosine", backend=backend)
     hits = sum(len(set(exact.indices[exact.indptr[i]:exact.indptr[i + 1]])
                    & set(other.indices[other.indptr[i]:other.indptr[i + 1]]))
@@ -53,11 +71,49 @@ def test_other_backends_find_the_neighbours(backend):
     assert (other.diagonal() > 0.999).all()
 
 
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_inverted_file_searching_every_cell_is_exact(metric):
+    pytest.importorskip("faiss")
+    X = _clustered(1200, 8, 20, 4)
+    exact = mo.knn_kernel(X, 8, metric=metric, backend="sklearn")
+    nlist = min(1200 // 39, int(4 * np.sqrt(1200)))
+    full = mo.knn_kernel(X, 8, metric=metric, backend="faiss-ivf", nprobe=nlist)
+    one = mo.knn_kernel(X, 8, metric=metric, backend="faiss-ivf", nprobe=1)
+    assert full.nnz == exact.nnz == 1200 * 8
+    assert _neighbour_sets(full) == _neighbour_sets(exact)
+    assert abs(full - exact).max() <= 1e-9     # similarities in float64 from the features
+    recall = lambda K: np.mean([len(a & b) / 8 for a, b in zip(_neighbour_sets(K),  # noqa: E731
+                                                               _neighbour_sets(exact))])
+    assert recall(one) < recall(full)      # nprobe reaches the search: one cell misses some
+
+
+def test_an_approximate_search_short_of_k_keeps_itself_and_drops_the_missing():
+    pytest.importorskip("faiss")
+    X = _clustered(400, 4, 10, 5)           # 10 cells of about 40 points, k = 60, one probed
+    K = mo.knn_kernel(X, 60, metric="euclidean", backend="faiss-ivf", nprobe=1)
+    lengths = np.diff(K.indptr)
+    assert lengths.min() < 60 and K.nnz < 400 * 60 and lengths.max() <= 60
+    assert (K.indices >= 0).all() and (K.diagonal() == 1.0).all()
+    f = mo.FacilityLocation(K)
+    assert f.evaluate(list(range(400))) == pytest.approx(400.0)
+
+
+def test_the_callers_features_are_not_modified_and_progress_is_shown(capsys):
+    X = np.random.default_rng(6).normal(size=(300, 5))
+    before = X.copy()
+    mo.knn_kernel(X, 5, metric="cosine", backend="sklearn")
+    assert np.array_equal(X, before)
+    if importlib.util.find_spec("faiss") is not None:
+        mo.knn_kernel(X, 5, metric="cosine", backend="faiss", progress=True)
+        assert "knn (faiss)" in capsys.readouterr().err
+
+
 def test_bad_input_names_the_argument():
     X = np.ones((5, 2))
     for kwargs, arg in [({"k": 0}, "k"), ({"k": 6}, "k"), ({"k": 2, "metric": "dot"}, "metric"),
                         ({"k": 2, "backend": "annoy"}, "backend"),
-                        ({"k": 2, "gamma": -1.0}, "gamma")]:
+                        ({"k": 2, "gamma": -1.0}, "gamma"),
+                        ({"k": 2, "nprobe": 0}, "nprobe")]:
         with pytest.raises(InvalidInputError, match=rf"^{arg}:"):
             mo.knn_kernel(X, **kwargs)
     for bad in (np.ones(5), np.zeros((0, 3)), np.array([[np.nan, 1.0]]), "x"):

@@ -38,6 +38,7 @@ from .._backend import (
     scale_to_unit_max,
 )
 from ..errors import InvalidInputError
+from ..threads import scratch
 from ._multilinear_forms import best_of_form
 from .base import Utility
 
@@ -285,6 +286,11 @@ class _Kernel(abc.ABC):
         """Dense ``K[:, cand].T`` of shape ``(len(cand), m)``, a fresh tensor (the caller
         may overwrite it)."""
 
+    def rows_into(self, cand: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """:meth:`rows` written into ``out`` (shape ``(len(cand), m)``), returned; kernels
+        that can compute a block in place override it (the default copies)."""
+        return out.copy_(self.rows(cand))
+
     @abc.abstractmethod
     def columns(self, idx: torch.Tensor) -> _Kernel:
         """The kernel of the candidates ``idx`` only (a compact copy), against every
@@ -307,8 +313,10 @@ class _Kernel(abc.ABC):
         m = cand.numel()
         out = torch.empty(m, device=self.device, dtype=self.dtype)
         for s in range(0, m, step):
-            block = self.rows(cand[s:s + step]).sub_(cur)
-            out[s:s + step] = block.clamp_min_(0.0).sum(1)
+            part = cand[s:s + step]
+            block = self.rows_into(part, scratch((part.numel(), self.m), self.dtype,
+                                                 self.device)).sub_(cur)
+            torch.sum(block.clamp_min_(0.0), 1, out=out[s:s + step])
         return out
 
     def add(self, cur: torch.Tensor, j: int) -> torch.Tensor:
@@ -348,9 +356,13 @@ class _DenseKernel(_Kernel):
             return super().gains(cur, cand, step)
         out = torch.empty(m, device=self.device, dtype=self.dtype)
         for s in range(0, m, step):
-            block = torch.sub(self.Kt[first + s:first + min(m, s + step)], cur)
-            out[s:s + step] = block.clamp_min_(0.0).sum(1)
+            rows = self.Kt[first + s:first + min(m, s + step)]
+            block = torch.sub(rows, cur, out=scratch(rows.shape, self.dtype, self.device))
+            torch.sum(block.clamp_min_(0.0), 1, out=out[s:s + step])
         return out
+
+    def rows_into(self, cand, out):
+        return torch.index_select(self.Kt, 0, cand, out=out)
 
     def client_rows(self):
         Kt = self.Kt
@@ -511,6 +523,18 @@ class _FeatureKernel(_Kernel):
         if self.own is not None:
             D2[torch.arange(cand.numel(), device=self.device), self.own[cand]] = 0.0
         return self._from_squared_distances(D2)
+
+    def rows_into(self, cand, out):
+        if self.metric_fn is not None:
+            return out.copy_(self._user_rows(cand, self.X[cand]))
+        A = self.X[cand]
+        if self.metric in ("cosine", "dot"):
+            return torch.mm(A, self.Y.T, out=out)
+        torch.addmm(self.Ysq.expand(cand.numel(), -1), A, self.Y.T, alpha=-2.0, out=out)
+        out.add_(self.Xsq[cand][:, None]).clamp_min_(0.0)
+        if self.own is not None:
+            out[torch.arange(cand.numel(), device=self.device), self.own[cand]] = 0.0
+        return self._from_squared_distances(out)
 
     def _from_squared_distances(self, D2: torch.Tensor) -> torch.Tensor:
         """``exp(-gamma·D2)`` (``"rbf"``) or ``exp(-gamma·sqrt(D2))`` (``"euclidean"``), in

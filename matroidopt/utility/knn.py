@@ -1,5 +1,6 @@
 """Sparse k-nearest-neighbour similarity kernels from features, built by a nearest-neighbour
-library (scikit-learn or faiss exactly, pynndescent approximately); no ``n × n`` array.
+library (scikit-learn or faiss exactly, faiss's inverted-file index or pynndescent
+approximately); no ``n × n`` array.
 
 Row ``i`` (a client) holds the similarities to its ``k`` nearest points (itself included), so
 ``FacilityLocation(knn_kernel(X, k))`` is facility location on a kNN graph, as apricot's and
@@ -9,9 +10,11 @@ submodlib's sparse modes build it.
 from __future__ import annotations
 
 import importlib.util
+import math
 
 import numpy as np
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
 from .._backend import check_int, check_real
 from ..errors import InvalidInputError
@@ -19,14 +22,21 @@ from ..errors import InvalidInputError
 __all__ = ["KNN_BACKENDS", "knn_kernel"]
 
 #: The nearest-neighbour libraries :func:`knn_kernel` can use.
-KNN_BACKENDS = ("sklearn", "pynndescent", "faiss")
+KNN_BACKENDS = ("sklearn", "pynndescent", "faiss", "faiss-ivf")
+
+#: Above this many points ``backend="auto"`` takes faiss's inverted-file index: an exact
+#: search costs ``O(n^2 d)`` (121 s at n = 100 000, d = 128 on 2 cores; about 3 hours at
+#: 1 000 000).
+AUTO_APPROXIMATE_ABOVE = 200_000
 
 _METRICS = ("cosine", "euclidean", "rbf")
+_QUERY_BLOCK = 16_384      # queries per search call (the progress bar's unit)
+_PAIR_ELEMENTS = 1 << 22   # feature entries gathered per block of neighbour similarities
 
 
 def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
-               backend: str = "auto", seed: int = 0, n_jobs: int | None = None
-               ) -> sp.csr_matrix:
+               backend: str = "auto", seed: int = 0, n_jobs: int | None = None,
+               nprobe: int | None = None, progress: bool = False) -> sp.csr_matrix:
     """The ``n × n`` sparse kernel of each point's ``k`` nearest neighbours.
 
     Parameters
@@ -40,24 +50,36 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
         ``<x, y> / (|x| |y|)`` (cosine), ``exp(-gamma·|x - y|)`` (euclidean, submodlib's) or
         ``exp(-gamma·|x - y|^2)`` (rbf), with ``gamma = 1/d`` by default, as
         :meth:`FacilityLocation.from_features <matroidopt.FacilityLocation.from_features>`.
-    backend : {"auto", "sklearn", "pynndescent", "faiss"}
-        ``"auto"``: faiss when it is installed (the ``knn`` extra), else scikit-learn.
+    backend : {"auto", "sklearn", "pynndescent", "faiss", "faiss-ivf"}
+        ``"auto"``: faiss when it is installed (the ``knn`` extra), exact up to
+        :data:`AUTO_APPROXIMATE_ABOVE` points and ``"faiss-ivf"`` above; else scikit-learn.
         ``"sklearn"``: exact (:class:`sklearn.neighbors.NearestNeighbors`), ``O(n^2 d)`` for
-        high ``d``; ``"pynndescent"``: approximate nearest-neighbour descent; ``"faiss"``:
-        exact inner-product / L2 search in blocks (``faiss-cpu``). Measured on random
-        Gaussian features, d = 128, k = 10, 2 cores (``benchmarks/knn.py``): at n = 20 000
-        faiss 6.0 s, scikit-learn 20.4 s, pynndescent 86 s (its first call compiles with
-        numba); at n = 100 000 faiss 121 s, scikit-learn 387 s, pynndescent 55 s but with a
-        recall of only 0.15 on such structureless data (0.9 and more at d = 16).
+        high ``d``; ``"faiss"``: exact inner-product / L2 search (``faiss-cpu``);
+        ``"faiss-ivf"``: approximate, faiss's inverted-file index (``IndexIVFFlat``, about
+        ``4 sqrt(n)`` k-means cells trained on a sample, ``nprobe`` cells searched per
+        query), ``O(n d (nlist + n·nprobe/nlist))``; ``"pynndescent"``: approximate
+        nearest-neighbour descent. Measured on random Gaussian features, d = 128, k = 10,
+        2 cores (``benchmarks/knn.py``): at n = 20 000 faiss 6.0 s, scikit-learn 20.4 s,
+        pynndescent 86 s (its first call compiles with numba); at n = 100 000 faiss 121 s,
+        scikit-learn 387 s, pynndescent 55 s but with a recall of only 0.15 on such
+        structureless data (0.9 and more at d = 16).
     seed : int
-        For the approximate backend.
+        For the approximate backends (pynndescent's graph, the inverted file's training
+        sample).
     n_jobs : int, optional
         Threads for the search (the backend's default when None).
+    nprobe : int, optional
+        ``"faiss-ivf"`` only: cells searched per query (default 16; more is slower and
+        finds more of the true neighbours).
+    progress : bool
+        A tqdm progress bar (with an ETA) over the queries of the faiss backends.
 
     Returns
     -------
     scipy.sparse.csr_matrix
-        ``n × n``, ``n·k`` stored entries; row ``i``: client ``i``'s neighbours.
+        ``n × n``, at most ``n·k`` stored entries (exactly ``n·k`` unless an approximate
+        search found fewer than ``k`` points for some query); row ``i``: client ``i``'s
+        neighbours, itself always among them.
 
     Examples
     --------
@@ -85,28 +107,50 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
     if backend != "auto" and backend not in KNN_BACKENDS:
         raise InvalidInputError(
             f"backend: expected 'auto' or one of {KNN_BACKENDS}, got {backend!r}")
+    if nprobe is not None:
+        nprobe = check_int(nprobe, "nprobe", minimum=1)
     if backend == "auto":
-        backend = "faiss" if importlib.util.find_spec("faiss") is not None else "sklearn"
+        if importlib.util.find_spec("faiss") is None:
+            backend = "sklearn"
+        else:
+            backend = "faiss" if n <= AUTO_APPROXIMATE_ABOVE else "faiss-ivf"
     gamma = 1.0 / max(d, 1) if gamma is None else check_real(gamma, "gamma", low=0.0,
                                                              low_open=True)
     if metric == "cosine":
         norms = np.linalg.norm(A, axis=1, keepdims=True)
-        A = A / np.maximum(norms, np.finfo(np.float64).tiny)
-    idx = _search(A, k, metric, backend, seed, n_jobs)
-    rows = np.repeat(np.arange(n), k)
-    cols = idx.reshape(-1)
-    if metric == "cosine":
-        vals = np.einsum("ij,ij->i", A[rows], A[cols])
-    else:
-        d2 = np.maximum(((A[rows] - A[cols]) ** 2).sum(1), 0.0)
-        vals = np.exp(-gamma * d2) if metric == "rbf" else np.exp(-gamma * np.sqrt(d2))
-    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+        A = A / np.maximum(norms, np.finfo(np.float64).tiny)   # not the caller's array
+    idx = _self_first(_search(A, k, metric, backend, seed, n_jobs, nprobe, progress), k)
+    return _kernel_from_neighbours(A, idx, metric, gamma)
+
+
+def _kernel_from_neighbours(A: np.ndarray, idx: np.ndarray, metric: str,
+                            gamma: float) -> sp.csr_matrix:
+    """The CSR kernel of the neighbour lists ``idx`` (``-1``: none found), its similarities
+    computed in blocks of rows (never ``n·k × d`` at once)."""
+    n, k = idx.shape
+    vals = np.empty((n, k))
+    rows = max(1, _PAIR_ELEMENTS // max(k * A.shape[1], 1))
+    for a in range(0, n, rows):
+        b = min(n, a + rows)
+        nb = A[np.maximum(idx[a:b], 0)]                       # (rows, k, d)
+        if metric == "cosine":
+            vals[a:b] = np.einsum("rkd,rd->rk", nb, A[a:b])
+        else:
+            d2 = np.maximum(((nb - A[a:b, None, :]) ** 2).sum(2), 0.0)
+            vals[a:b] = np.exp(-gamma * d2) if metric == "rbf" else np.exp(
+                -gamma * np.sqrt(d2))
+    found = idx >= 0
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(found.sum(1), out=indptr[1:])
+    K = sp.csr_matrix((vals[found], idx[found], indptr), shape=(n, n))
+    K.sort_indices()
+    return K
 
 
 def _search(A: np.ndarray, k: int, metric: str, backend: str, seed: int,
-            n_jobs: int | None) -> np.ndarray:
-    """Indices ``(n, k)`` of each row's ``k`` nearest rows (itself first where distances
-    tie at 0). ``A`` is unit-normalised for cosine."""
+            n_jobs: int | None, nprobe: int | None, progress: bool) -> np.ndarray:
+    """Indices ``(n, k)`` of each row's ``k`` nearest rows (``-1`` where an approximate
+    search found fewer). ``A`` is unit-normalised for cosine."""
     space = "cosine" if metric == "cosine" else "euclidean"
     if backend == "sklearn":
         from sklearn.neighbors import NearestNeighbors
@@ -122,19 +166,39 @@ def _search(A: np.ndarray, k: int, metric: str, backend: str, seed: int,
         index = NNDescent(A.astype(np.float32), n_neighbors=max(k, 2), metric=space,
                           random_state=seed, n_jobs=n_jobs, compressed=True)
         idx, _ = index.neighbor_graph
-        return _self_first(np.asarray(idx)[:, :k], k)
+        return np.asarray(idx)[:, :k]
     try:
         import faiss
     except ImportError as exc:
         raise InvalidInputError(
-            "backend: 'faiss' is not installed (pip install faiss-cpu)") from exc
+            f"backend: {backend!r} needs faiss, which is not installed "
+            "(pip install faiss-cpu)") from exc
     if n_jobs is not None:
         faiss.omp_set_num_threads(int(n_jobs))
     B = np.ascontiguousarray(A, dtype=np.float32)
-    index = faiss.IndexFlatIP(B.shape[1]) if space == "cosine" else faiss.IndexFlatL2(B.shape[1])
+    n, d = B.shape
+    kind = faiss.METRIC_INNER_PRODUCT if space == "cosine" else faiss.METRIC_L2
+    flat = faiss.IndexFlatIP(d) if space == "cosine" else faiss.IndexFlatL2(d)
+    if backend == "faiss":
+        index = flat
+    else:
+        nlist = max(1, min(n // 39, int(4 * math.sqrt(n))))
+        index = faiss.IndexIVFFlat(flat, d, nlist, kind)
+        index.cp.niter = 10
+        sample = min(n, 40 * nlist)
+        rng = np.random.default_rng(seed)
+        train = B if sample == n else B[np.sort(rng.choice(n, sample, replace=False))]
+        index.train(train)
+        index.nprobe = min(nlist, 16 if nprobe is None else nprobe)
     index.add(B)
-    _, idx = index.search(B, k)
-    return _self_first(idx, k)
+    out = np.empty((n, k), dtype=np.int64)
+    with tqdm(total=n, desc=f"knn ({backend})", unit="pt", disable=not progress,
+              leave=False) as bar:
+        for a in range(0, n, _QUERY_BLOCK):
+            b = min(n, a + _QUERY_BLOCK)
+            _, out[a:b] = index.search(B[a:b], k)
+            bar.update(b - a)
+    return out
 
 
 def _self_first(idx: np.ndarray, k: int) -> np.ndarray:
