@@ -33,3 +33,31 @@ def write_results(out: str, name: str, data: dict, markdown: list[str]) -> None:
         json.dump(data, fh, indent=1)
     with open(os.path.join(out, f"{name}.md"), "w") as fh:
         fh.write("\n".join(markdown) + "\n")
+
+
+#: The busy process of the "busy" load: one core spinning.
+BUSY = "while True: pass"
+
+
+def spawn_worker(script: str, cfg: dict, *, busy: bool = False, timeout: float) -> dict:
+    """``script --worker CFG`` in a fresh subprocess (beside one busy process when ``busy``):
+    its last line of output as JSON, or ``cfg`` with an ``"error"`` (the last lines of its
+    stderr, or the time limit it ran past)."""
+    import subprocess
+    import sys
+    import time
+
+    spinner = subprocess.Popen([sys.executable, "-c", BUSY]) if busy else None
+    try:
+        time.sleep(0.3 if busy else 0)
+        p = subprocess.run([sys.executable, os.path.abspath(script), "--worker",
+                            json.dumps(cfg)], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {**cfg, "error": f"over the {timeout:.0f} s limit"}
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+    if p.returncode != 0:
+        return {**cfg, "error": p.stderr[-1500:]}
+    return json.loads(p.stdout.strip().splitlines()[-1])

@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 
-from _worker import add_common, ran_as_worker, write_results
+from _worker import add_common, ran_as_worker, spawn_worker, write_results
 
 
 def features(n: int, d: int, clusters: int, seed: int):
@@ -106,10 +103,9 @@ def run_check(cfg: dict) -> dict:
 
 def spawn(cfg: dict, timeout: float) -> dict:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
-                           json.dumps(cfg)], stdout=subprocess.PIPE, text=True,
-                          timeout=timeout, check=True)
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res = spawn_worker(__file__, cfg, timeout=timeout)
+    if "error" in res:
+        raise RuntimeError(res["error"])
     res["wall_seconds"] = time.perf_counter() - t0
     return res
 

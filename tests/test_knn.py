@@ -31,8 +31,14 @@ def test_rows_hold_exactly_the_k_most_similar_points(metric, pair_block, monkeyp
         assert np.allclose(K.data[K.indptr[i]:K.indptr[i + 1]], dense[i, cols], atol=1e-7)
 
 
-@pytest.mark.parametrize("metric", ["cosine", "rbf"])
-def test_dense_sparse_and_feature_facility_location_agree_on_one_kernel(metric):
+@pytest.mark.parametrize("tiles", [None, (7, 50)])
+@pytest.mark.parametrize("metric", ["cosine", "rbf", "euclidean"])
+def test_dense_sparse_and_feature_facility_location_agree_on_one_kernel(metric, tiles,
+                                                                         monkeypatch):
+    if tiles is not None:   # from-features gains in many tiles of candidates × clients
+        from matroidopt.utility import facility_location as fl
+        monkeypatch.setattr(fl, "_TILE_ROWS", tiles[0])
+        monkeypatch.setattr(fl, "_TILE_CLIENTS", tiles[1])
     X = np.random.default_rng(2).normal(size=(180, 5))
     feat = mo.FacilityLocation.from_features(X, metric=metric)
     dense = mo.FacilityLocation(feat.kernel_block(np.arange(180)).numpy())
@@ -44,6 +50,9 @@ def test_dense_sparse_and_feature_facility_location_agree_on_one_kernel(metric):
     S = runs[0].indices.tolist()[:7]
     assert feat.evaluate(S) == pytest.approx(dense.evaluate(S)) == \
         pytest.approx(sparse.evaluate(S))
+    state = feat.add(feat.init_state(), S[0])
+    assert np.allclose(feat.gains(state).numpy(), dense.gains(dense.add(dense.init_state(),
+                                                                          S[0])).numpy())
 
 
 def _neighbour_sets(K):
@@ -119,3 +128,15 @@ def test_bad_input_names_the_argument():
     for bad in (np.ones(5), np.zeros((0, 3)), np.array([[np.nan, 1.0]]), "x"):
         with pytest.raises(InvalidInputError, match=r"^X:"):
             mo.knn_kernel(bad, 1)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "rbf"])
+def test_feature_gains_give_each_point_similarity_exactly_one_to_itself(metric, monkeypatch):
+    from matroidopt.utility import facility_location as fl
+    monkeypatch.setattr(fl, "_TILE_ROWS", 7)         # the point's own entry in a later tile
+    monkeypatch.setattr(fl, "_TILE_CLIENTS", 16)
+    X = np.random.default_rng(7).uniform(size=(60, 3))
+    X[:, 0] += 1e4 + 200.0 * np.arange(60)   # far apart, huge norms: |x|^2 - 2x·x + |x|^2
+    f = mo.FacilityLocation.from_features(X, metric=metric, gamma=1.0)   # rounds to ~1e-8
+    gains = f.gains(f.init_state()).numpy()
+    assert np.abs(gains - 1.0).max() <= 1e-12

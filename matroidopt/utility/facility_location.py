@@ -47,6 +47,8 @@ __all__ = ["FacilityLocation"]
 _SYMMETRY_RTOL = 16  # in units of the dtype's eps: K_ij vs K_ji differences treated as rounding
 _BLOCK_ELEMENTS = 1 << 22  # ~32 MB of float64: largest kernel block ever materialised
 _CHUNK_ELEMENTS = 1 << 18  # ~2 MB: kernel entries per fused gains chunk
+_TILE_ROWS = 256           # from features: candidates per tile of the gains product
+_TILE_CLIENTS = 2048       # from features: clients per tile (256 × 2048 entries: 4 MB f64)
 
 
 class FacilityLocation(Utility):
@@ -483,7 +485,42 @@ class _FeatureKernel(_Kernel):
     def work(self):
         if self.metric_fn is not None:
             return None   # the user's callable may not be safe to call from several threads
-        return self.m * max(1, self.X.shape[1] // 4)   # a block product per kernel entry
+        # kernel entries: a split piece of a large block then holds ~2^21 / m candidates,
+        # enough rows for each product to run near the machine's peak (a piece of 3 rows,
+        # when this counted d / 4 operations per entry, read the client features once per 3
+        # candidates: lazy greedy at n = 20 000 took 202 s)
+        return self.m
+
+    def gains(self, cur, cand, step):
+        """Gains in tiles of :data:`_TILE_ROWS` candidates × :data:`_TILE_CLIENTS` clients:
+        each tile of client features is read once per tile of candidates, from cache."""
+        if self.metric_fn is not None:
+            return super().gains(cur, cand, step)
+        count = cand.numel()
+        out = torch.zeros(count, device=self.device, dtype=self.dtype)
+        for s in range(0, count, _TILE_ROWS):
+            part = cand[s:s + _TILE_ROWS]
+            A, acc = self.X[part], out[s:s + _TILE_ROWS]
+            own = None if self.own is None else self.own[part]
+            for a in range(0, self.m, _TILE_CLIENTS):
+                b = min(self.m, a + _TILE_CLIENTS)
+                block = self._tile(A, part, own, a, b,
+                                   scratch((part.numel(), b - a), self.dtype, self.device))
+                acc += block.sub_(cur[a:b]).clamp_min_(0.0).sum(1)
+        return out
+
+    def _tile(self, A, part, own, a, b, out):
+        """Similarities of the candidate rows ``A`` (indices ``part``, own client rows
+        ``own``) to clients ``a..b-1``, written into ``out``."""
+        Y = self.Y[a:b]
+        if self.metric in ("cosine", "dot"):
+            return torch.mm(A, Y.T, out=out)
+        torch.addmm(self.Ysq[a:b].expand(A.shape[0], -1), A, Y.T, alpha=-2.0, out=out)
+        out.add_(self.Xsq[part][:, None]).clamp_min_(0.0)
+        if own is not None:
+            mine = torch.nonzero((own >= a) & (own < b)).flatten()
+            out[mine, own[mine] - a] = 0.0
+        return self._from_squared_distances(out)
 
     def check_scale(self, same: bool) -> None:
         """Reject features whose kernel (or its sums over the clients) would overflow, and a
