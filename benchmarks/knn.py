@@ -1,11 +1,14 @@
-"""Building a sparse kNN kernel (``matroidopt.knn_kernel``): scikit-learn, pynndescent, faiss.
+"""Building a sparse kNN kernel (``matroidopt.knn_kernel``): scikit-learn, pynndescent,
+faiss (exact) and faiss's inverted file.
 
-Random Gaussian features, d = 128, k = 10, cosine; for each backend and n: seconds, peak RSS
-of a fresh subprocess, and recall of the neighbour lists against the exact ones (faiss's flat
-search, which is exact; scikit-learn is timed only where it finishes in ``--timeout``).
+Features d = 128 (``--data gaussian``: structureless random Gaussian, the hard case for the
+approximate backends; ``clustered``: the mixture of ``million.py``), k = 10, cosine; for each
+backend and n: seconds, peak RSS of a fresh subprocess, and recall of the neighbour lists
+against the exact ones (faiss's flat search; scikit-learn is timed only where it finishes in
+``--timeout``).
 
     .venv/bin/python benchmarks/knn.py                    # results/knn.{json,md}
-    .venv/bin/python benchmarks/knn.py --sizes 20000
+    .venv/bin/python benchmarks/knn.py --sizes 20000 --backends faiss faiss-ivf --data clustered
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ def worker(cfg: dict) -> dict:
     import numpy as np
 
     import matroidopt as mo
-    X = np.random.default_rng(0).normal(size=(cfg["n"], cfg["d"])).astype(np.float32)
+    if cfg.get("data") == "clustered":
+        from million import features
+        X = features(cfg["n"], cfg["d"], max(20, cfg["n"] // 500), 0)
+    else:
+        X = np.random.default_rng(0).normal(size=(cfg["n"], cfg["d"])).astype(np.float32)
     t0 = time.perf_counter()
     K = mo.knn_kernel(X, cfg["k"], metric="cosine", backend=cfg["backend"])
     seconds = time.perf_counter() - t0
-    np.save(cfg["out"], K.indices.reshape(cfg["n"], -1))
+    np.savez(cfg["out"], indptr=K.indptr, indices=K.indices)
     return {**{k: v for k, v in cfg.items() if k != "out"}, "seconds": seconds,
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -40,6 +47,9 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
     ap.add_argument("--d", type=int, default=128)
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--backends", nargs="+",
+                    default=["faiss", "faiss-ivf", "pynndescent", "sklearn"])
+    ap.add_argument("--data", choices=["gaussian", "clustered"], default="gaussian")
     args = ap.parse_args()
     if ran_as_worker(args, worker):
         return
@@ -50,9 +60,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             found = {}
-            for backend in ("faiss", "pynndescent", "sklearn"):
+            for backend in args.backends:
                 cfg = {"n": n, "d": args.d, "k": args.k, "backend": backend,
-                       "out": os.path.join(tmp, f"{backend}_{n}.npy")}
+                       "data": args.data, "out": os.path.join(tmp, f"{backend}_{n}.npz")}
                 try:
                     p = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)],
                                        capture_output=True, text=True, timeout=args.timeout)
@@ -66,23 +76,27 @@ def main() -> None:
                                  "note": p.stderr[-300:]})
                     continue
                 r = json.loads(p.stdout.strip().splitlines()[-1])
-                found[backend] = np.load(cfg["out"])
+                with np.load(cfg["out"]) as z:
+                    found[backend] = np.split(z["indices"], z["indptr"][1:-1])
                 rows.append(r)
                 print(n, backend, round(r["seconds"], 2), flush=True)
             exact = found.get("faiss")
             for r in rows:
                 if r["n"] == n and r["backend"] in found and exact is not None:
                     got = found[r["backend"]]
-                    hits = sum(len(set(a) & set(b)) for a, b in zip(got, exact))
-                    r["recall"] = hits / exact.size
-    L = [f"# kNN kernel build: d = {args.d}, k = {args.k}, cosine, {os.cpu_count()} CPUs\n",
+                    hits = sum(len(set(a.tolist()) & set(b.tolist()))
+                               for a, b in zip(got, exact))
+                    r["recall"] = hits / sum(len(b) for b in exact)
+    L = [f"# kNN kernel build: {args.data} features, d = {args.d}, k = {args.k}, cosine, "
+         f"{os.cpu_count()} CPUs\n",
          "| n | backend | seconds | peak RSS (MiB) | recall vs exact |", "|---|---|---|---|---|"]
     for r in rows:
         sec = f"{r['seconds']:.1f}" if r.get("seconds") is not None else r.get("note", "-")
         L.append(f"| {r['n']:,} | {r['backend']} | {sec} | "
                  f"{r.get('peak_mib', float('nan')):.0f} | {r.get('recall', float('nan')):.3f} |")
-    write_results(args.out, "knn", {"d": args.d, "k": args.k, "cpus": os.cpu_count(),
-                                    "rows": rows}, L)
+    name = "knn" if args.data == "gaussian" else f"knn_{args.data}"
+    write_results(args.out, name, {"data": args.data, "d": args.d, "k": args.k,
+                                   "cpus": os.cpu_count(), "rows": rows}, L)
 
 
 if __name__ == "__main__":

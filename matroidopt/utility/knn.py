@@ -25,7 +25,7 @@ __all__ = ["KNN_BACKENDS", "knn_kernel"]
 KNN_BACKENDS = ("sklearn", "pynndescent", "faiss", "faiss-ivf")
 
 #: Above this many points ``backend="auto"`` takes faiss's inverted-file index: an exact
-#: search costs ``O(n^2 d)`` (121 s at n = 100 000, d = 128 on 2 cores; about 3 hours at
+#: search costs ``O(n^2 d)`` (34 s at n = 100 000, d = 128 on 2 cores; about an hour at
 #: 1 000 000).
 AUTO_APPROXIMATE_ABOVE = 200_000
 
@@ -58,11 +58,12 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
         ``"faiss-ivf"``: approximate, faiss's inverted-file index (``IndexIVFFlat``, about
         ``4 sqrt(n)`` k-means cells trained on a sample, ``nprobe`` cells searched per
         query), ``O(n d (nlist + n·nprobe/nlist))``; ``"pynndescent"``: approximate
-        nearest-neighbour descent. Measured on random Gaussian features, d = 128, k = 10,
-        2 cores (``benchmarks/knn.py``): at n = 20 000 faiss 6.0 s, scikit-learn 20.4 s,
-        pynndescent 86 s (its first call compiles with numba); at n = 100 000 faiss 121 s,
-        scikit-learn 387 s, pynndescent 55 s but with a recall of only 0.15 on such
-        structureless data (0.9 and more at d = 16).
+        nearest-neighbour descent. Measured on d = 128, k = 10, 2 cores
+        (``benchmarks/knn.py``): at n = 20 000 faiss 2.1 s, the inverted file 1.2 s,
+        scikit-learn 21 s; at n = 100 000 faiss 34 s, the inverted file 6.9 s, scikit-learn
+        over 150 s. The inverted file's recall is 1.000 on clustered features and only
+        0.34 / 0.24 on structureless Gaussian ones, where no cell holds the neighbours
+        (pynndescent: 0.23 / 0.15 there).
     seed : int
         For the approximate backends (pynndescent's graph, the inverted file's training
         sample).
