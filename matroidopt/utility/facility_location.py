@@ -68,7 +68,9 @@ class FacilityLocation(Utility):
         no ``n × n`` copy is made, and values differ from the strict reading by at most that
         rounding.
     device, dtype : optional
-        Where and in which precision to compute (default: the input's, else CPU float64).
+        Where and in which precision to compute (default: a torch tensor's own; a numpy or
+        scipy input is read as CPU float64, so a float32 numpy kernel is copied: pass
+        ``dtype=torch.float32`` to use it in place, half the memory and bandwidth).
 
     Complexity
     ----------
