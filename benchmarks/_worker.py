@@ -26,6 +26,21 @@ def ran_as_worker(args: argparse.Namespace, worker) -> bool:
     return True
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; ``platform.processor()`` says only
+    ``x86_64`` on Linux), and the core count."""
+    import platform
+
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            name = next(line.split(":", 1)[1].strip() for line in fh
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{name}, {os.cpu_count()} cores"
+
+
 def write_results(out: str, name: str, data: dict, markdown: list[str]) -> None:
     """``out/name.json`` (``data``) and ``out/name.md`` (the ``markdown`` lines)."""
     os.makedirs(out, exist_ok=True)

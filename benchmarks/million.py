@@ -20,7 +20,7 @@ import argparse
 import json
 import time
 
-from _worker import add_common, ran_as_worker, spawn_worker, write_results
+from _worker import add_common, cpu_model, ran_as_worker, spawn_worker, write_results
 
 
 def features(n: int, d: int, clusters: int, seed: int):
@@ -131,7 +131,8 @@ def main() -> None:
     ph = full["phases"]
     L = [f"# Facility location, n = {args.n:,}, d = {args.d}, k = {args.k}, "
          f"{args.neighbours}-NN cosine kernel (faiss inverted file)\n",
-         f"One subprocess, wall {full['wall_seconds']:.0f} s (interpreter start and imports "
+         f"{cpu_model()}. One subprocess, wall {full['wall_seconds']:.0f} s (interpreter "
+         "start and imports "
          f"included), peak resident memory {full['peak_mib']:.0f} MiB.\n",
          "| phase | seconds | peak RSS so far (MiB) | value | certified ratio |",
          "|---|---|---|---|---|"]
@@ -148,7 +149,8 @@ def main() -> None:
     for name in ("lazy_greedy", "stochastic_greedy"):
         L.append(f"| inverted-file kernel + {name} | {check[name]['value_on_exact']:.1f} | "
                  f"{check[name]['ratio']:.4f} |")
-    write_results(args.out, "million", {"config": cfg, "full": full, "check": check}, L)
+    write_results(args.out, "million", {"config": cfg, "full": full, "check": check,
+                                        "cpu": cpu_model()}, L)
 
 
 if __name__ == "__main__":

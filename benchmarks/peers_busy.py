@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 
-from _worker import add_common, ran_as_worker, spawn_worker, write_results
+from _worker import add_common, cpu_model, ran_as_worker, spawn_worker, write_results
 from threads import make_kernel
 
 CONFIGS = [("matroidopt", "lazy_greedy"), ("matroidopt", "stochastic_greedy"),
@@ -109,7 +107,7 @@ def main() -> None:
                                    "error")}), flush=True)
     L = [f"# Facility location against the peers, n = {args.n:,}, k = {args.k}, dense "
          "kernel prebuilt, quiet and beside one busy process\n",
-         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores. Seconds "
+         f"{cpu_model()}. Seconds "
          "(setup + solve); objective ÷ apricot lazy's on the same kernel; the last column: "
          "the fastest peer of the same kind (exact lazy or stochastic) ÷ matroidopt.\n",
          "| kernel | load | optimizer | matroidopt s | apricot s | submodlib s | "
@@ -133,8 +131,7 @@ def main() -> None:
                 L.append(f"| {kernel} | {load} | {ours} | {r[0]['seconds']:.2f} | "
                          f"{r[1]['seconds']:.2f} | {r[2]['seconds']:.2f} | {objs} | "
                          f"**{peer / r[0]['seconds']:.2f}×** |")
-    write_results(args.out, "peers_busy", {"rows": rows, "cpu": platform.processor(),
-                                           "cores": os.cpu_count()}, L)
+    write_results(args.out, "peers_busy", {"rows": rows, "cpu": cpu_model()}, L)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import argparse
 import os
 import time
 
-from _worker import add_common, ran_as_worker, spawn_worker, write_results
+from _worker import add_common, cpu_model, ran_as_worker, spawn_worker, write_results
 from threads import make_kernel
 
 SOLVES = (("greedy", 50), ("lazy_greedy", 200), ("stochastic_greedy", 200))
@@ -106,6 +106,7 @@ def main() -> None:
         runs.append(run)
         print(run, flush=True)
     L = [f"# Dense facility location against the memory system, n = {args.n:,}, float32\n",
+         f"{cpu_model()}.\n",
          "Achieved: kernel bytes the gains evaluations read (oracle calls × 4 m) per second "
          "of solve; ÷ read: that against the machine's read bandwidth (``a.sum()`` of 1 GiB) "
          "in the same process.\n"]
@@ -119,7 +120,7 @@ def main() -> None:
                      f"{s['oracle_calls']:,} | {s['gbs']:.1f} | "
                      f"{s['gbs'] / run['read_gbs']:.2f} |")
         L.append("")
-    write_results(args.out, "roofline", {"runs": runs}, L)
+    write_results(args.out, "roofline", {"runs": runs, "cpu": cpu_model()}, L)
     plot(runs, os.path.join(args.out, "roofline.png"))
 
 

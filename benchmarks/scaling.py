@@ -32,7 +32,7 @@ import os
 import resource
 import time
 
-from _worker import add_common, ran_as_worker, spawn_worker, write_results
+from _worker import add_common, cpu_model, ran_as_worker, spawn_worker, write_results
 from million import features
 
 LIMITS = {"ours-dense": 20_000, "ours-features": 20_000, "ours-stochastic": 20_000,
@@ -152,10 +152,11 @@ def main() -> None:
         rows = [r for r in old if (r["path"], r["n"], r["load"]) not in done] + rows
         rows.sort(key=lambda r: (r["load"] != "quiet", r["n"], list(LIMITS).index(r["path"])))
     L = [f"# Facility location from features as n grows (k = {args.k}, d = {args.d}, cosine)\n",
-         "Seconds include building the kernel from the features; peak RSS of the worker "
-         "process; objective: the dense cosine facility location of the selection ÷ the best "
-         "of any path at that n (apricot's own cosine kernel is not exactly ours, so its lazy "
-         "greedy can land a little higher on this score; submodlib's selects our set).\n",
+         f"{cpu_model()}. Seconds include building the kernel from the features; peak RSS of "
+         "the worker process; objective: the dense cosine facility location of the selection "
+         "÷ the best of any path at that n (apricot's own cosine kernel is not exactly ours, "
+         "so its lazy greedy can land a little higher on this score; submodlib's selects our "
+         "set).\n",
          "| load | n | path | seconds | peak RSS (MiB) | objective ÷ best |",
          "|---|---|---|---|---|---|"]
     for r in rows:
@@ -166,7 +167,7 @@ def main() -> None:
         else:
             L.append(f"| {r['load']} | {r['n']:,} | {r['path']} | {r['seconds']:.2f} | "
                      f"{r['peak_mib']:.0f} | {r['objective'] / best:.4f} |")
-    write_results(args.out, "scaling", {"rows": rows}, L)
+    write_results(args.out, "scaling", {"rows": rows, "cpu": cpu_model()}, L)
     plot(rows, os.path.join(args.out, "scaling.png"))
 
 
