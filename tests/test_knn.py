@@ -85,8 +85,7 @@ def test_inverted_file_searching_every_cell_is_exact(metric):
     pytest.importorskip("faiss")
     X = _clustered(1200, 8, 20, 4)
     exact = mo.knn_kernel(X, 8, metric=metric, backend="sklearn")
-    nlist = min(1200 // 39, int(4 * np.sqrt(1200)))
-    full = mo.knn_kernel(X, 8, metric=metric, backend="faiss-ivf", nprobe=nlist)
+    full = mo.knn_kernel(X, 8, metric=metric, backend="faiss-ivf", nprobe=10**6)   # all cells
     one = mo.knn_kernel(X, 8, metric=metric, backend="faiss-ivf", nprobe=1)
     assert full.nnz == exact.nnz == 1200 * 8
     assert _neighbour_sets(full) == _neighbour_sets(exact)
@@ -140,3 +139,4 @@ def test_feature_gains_give_each_point_similarity_exactly_one_to_itself(metric, 
     f = mo.FacilityLocation.from_features(X, metric=metric, gamma=1.0)   # rounds to ~1e-8
     gains = f.gains(f.init_state()).numpy()
     assert np.abs(gains - 1.0).max() <= 1e-12
+    assert (f.kernel_block(np.arange(60)).numpy().diagonal() == 1.0).all()   # rows path too

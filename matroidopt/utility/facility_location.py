@@ -502,23 +502,25 @@ class _FeatureKernel(_Kernel):
         out = torch.zeros(count, device=self.device, dtype=self.dtype)
         for s in range(0, count, _TILE_ROWS):
             part = cand[s:s + _TILE_ROWS]
-            A, acc = self.X[part], out[s:s + _TILE_ROWS]
+            A, Asq, acc = self.X[part], self.Xsq[part], out[s:s + _TILE_ROWS]
             own = None if self.own is None else self.own[part]
             for a in range(0, self.m, _TILE_CLIENTS):
                 b = min(self.m, a + _TILE_CLIENTS)
-                block = self._tile(A, part, own, a, b,
+                block = self._tile(A, Asq, own, a, b,
                                    scratch((part.numel(), b - a), self.dtype, self.device))
                 acc += block.sub_(cur[a:b]).clamp_min_(0.0).sum(1)
         return out
 
-    def _tile(self, A, part, own, a, b, out):
-        """Similarities of the candidate rows ``A`` (indices ``part``, own client rows
-        ``own``) to clients ``a..b-1``, written into ``out``."""
+    def _tile(self, A, Asq, own, a, b, out):
+        """Similarities (named metrics) of candidate rows ``A`` (squared norms ``Asq``, own
+        client rows ``own`` or None) to clients ``a..b-1``, written into ``out``; a point's
+        squared distance to itself is exactly 0. ``|a - y|^2 = |y|^2 - 2 a·y + |a|^2`` is
+        fused in place, no temporaries of the tile's size."""
         Y = self.Y[a:b]
         if self.metric in ("cosine", "dot"):
             return torch.mm(A, Y.T, out=out)
         torch.addmm(self.Ysq[a:b].expand(A.shape[0], -1), A, Y.T, alpha=-2.0, out=out)
-        out.add_(self.Xsq[part][:, None]).clamp_min_(0.0)
+        out.add_(Asq[:, None]).clamp_min_(0.0)
         if own is not None:
             mine = torch.nonzero((own >= a) & (own < b)).flatten()
             out[mine, own[mine] - a] = 0.0
@@ -551,29 +553,11 @@ class _FeatureKernel(_Kernel):
                               None if self.own is None else self.own[idx])
 
     def rows(self, cand):
-        A = self.X[cand]
         if self.metric_fn is not None:
-            return self._user_rows(cand, A)
-        if self.metric in ("cosine", "dot"):
-            return A @ self.Y.T
-        # |a - y|^2 = |y|^2 - 2 a·y + |a|^2, fused in place (no n×m temporaries)
-        D2 = torch.addmm(self.Ysq.expand(cand.numel(), -1), A, self.Y.T, alpha=-2.0)
-        D2.add_(self.Xsq[cand][:, None]).clamp_min_(0.0)
-        if self.own is not None:
-            D2[torch.arange(cand.numel(), device=self.device), self.own[cand]] = 0.0
-        return self._from_squared_distances(D2)
-
-    def rows_into(self, cand, out):
-        if self.metric_fn is not None:
-            return out.copy_(self._user_rows(cand, self.X[cand]))
-        A = self.X[cand]
-        if self.metric in ("cosine", "dot"):
-            return torch.mm(A, self.Y.T, out=out)
-        torch.addmm(self.Ysq.expand(cand.numel(), -1), A, self.Y.T, alpha=-2.0, out=out)
-        out.add_(self.Xsq[cand][:, None]).clamp_min_(0.0)
-        if self.own is not None:
-            out[torch.arange(cand.numel(), device=self.device), self.own[cand]] = 0.0
-        return self._from_squared_distances(out)
+            return self._user_rows(cand, self.X[cand])
+        out = torch.empty(cand.numel(), self.m, device=self.device, dtype=self.dtype)
+        own = None if self.own is None else self.own[cand]
+        return self._tile(self.X[cand], self.Xsq[cand], own, 0, self.m, out)
 
     def _from_squared_distances(self, D2: torch.Tensor) -> torch.Tensor:
         """``exp(-gamma·D2)`` (``"rbf"``) or ``exp(-gamma·sqrt(D2))`` (``"euclidean"``), in

@@ -70,8 +70,9 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
     n_jobs : int, optional
         Threads for the search (the backend's default when None).
     nprobe : int, optional
-        ``"faiss-ivf"`` only: cells searched per query (default 16; more is slower and
-        finds more of the true neighbours).
+        ``"faiss-ivf"`` only: cells searched per query (default 16, at most the number of
+        cells, where the search is exact; more is slower and finds more of the true
+        neighbours).
     progress : bool
         A tqdm progress bar (with an ETA) over the queries of the faiss backends.
 
@@ -178,12 +179,12 @@ def _search(A: np.ndarray, k: int, metric: str, backend: str, seed: int,
         faiss.omp_set_num_threads(int(n_jobs))
     B = np.ascontiguousarray(A, dtype=np.float32)
     n, d = B.shape
-    kind = faiss.METRIC_INNER_PRODUCT if space == "cosine" else faiss.METRIC_L2
     flat = faiss.IndexFlatIP(d) if space == "cosine" else faiss.IndexFlatL2(d)
     if backend == "faiss":
         index = flat
     else:
         nlist = max(1, min(n // 39, int(4 * math.sqrt(n))))
+        kind = faiss.METRIC_INNER_PRODUCT if space == "cosine" else faiss.METRIC_L2
         index = faiss.IndexIVFFlat(flat, d, nlist, kind)
         index.cp.niter = 10
         sample = min(n, 40 * nlist)
