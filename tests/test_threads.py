@@ -12,6 +12,7 @@ import torch
 
 import matroidopt as mo
 from matroidopt import threads
+from matroidopt.utility import _fused
 
 
 @pytest.fixture
@@ -149,8 +150,14 @@ def _kernels():
     }
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["torch-gains", "compiled-gains"])
 @pytest.mark.parametrize("kind", ["dense", "features", "sparse", "sum"])
-def test_a_solve_is_identical_at_one_and_at_several_threads(kind, user_threads, monkeypatch):
+def test_a_solve_is_identical_at_one_and_at_several_threads(kind, compiled, user_threads,
+                                                            monkeypatch):
+    if compiled and not _fused.available():
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(_fused, "ENABLED", compiled)
+    monkeypatch.setattr(_fused, "MIN_ENTRIES", 0)
     # small pieces so that even the per-step refreshes are split and workers interleave
     monkeypatch.setattr(threads, "MIN_BLOCK_WORK", 1 << 12)
     monkeypatch.setattr(threads, "PIECE_WORK", 1 << 13)

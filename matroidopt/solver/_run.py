@@ -22,6 +22,9 @@ from ..threads import split_gains
 from ..utility.base import Utility, check_finite_gains
 from .result import Result
 
+#: Ground-set size up to which a cheap constraint's certificate is offered every prefix.
+CERTIFY_EVERY_PREFIX_UP_TO = 1 << 16
+
 
 def as_utility(utility: Any) -> Utility:
     if not isinstance(utility, Utility):
@@ -98,6 +101,7 @@ class Run:
         self.best_bound = math.inf
         self._next_cert = 0
         self.ub = torch.full((self.n,), math.inf, dtype=torch.float64)
+        self._ub_set = False
         # work per candidate's gain, for splitting large gains blocks (CPU only: a GPU
         # runs a block as one launch)
         self._work = self.u._gain_work() if self.u.device.type == "cpu" else None
@@ -151,16 +155,28 @@ class Run:
         return float(self.u._value(self.ustate))
 
     # ---------------------------------------------------------------- certificate
-    def certify_stale(self) -> None:
+    def certify_stale(self, final: bool = False) -> None:
         """Offer the current prefix with the stale bounds ``ub`` (every element's ``ub`` must
-        have been set at least once). Cheap constraints certify every prefix; others on a
-        geometric schedule of prefix lengths."""
-        if not self.cert_stale_ok or bool(torch.isinf(self.ub).any()):
+        have been set at least once). Cheap constraints certify every prefix up to
+        :data:`CERTIFY_EVERY_PREFIX_UP_TO` elements, and beyond it about 16 prefixes per
+        doubling of the length; others prefixes of length 0, 1, 2, 4, 8, ... ``final``
+        (a solver's last call) offers the current prefix whatever the schedule."""
+        if not self.cert_stale_ok:
             return
+        if not self._ub_set:   # once every bound is finite it stays so (gains are finite)
+            if bool(torch.isinf(self.ub).any()):
+                return
+            self._ub_set = True
         t = len(self.selected)
-        if not self.c._cheap_max_weight and t < self._next_cert:
+        if t < self._next_cert and not final:
             return
-        self._next_cert = max(1, 2 * t)
+        if not self.c._cheap_max_weight:
+            self._next_cert = max(1, 2 * t)
+        elif self.n > CERTIFY_EVERY_PREFIX_UP_TO:
+            # an O(n) bound each step would outweigh a lazy step's work
+            self._next_cert = t + max(1, t // 16)
+        else:
+            self._next_cert = t + 1
         bound = certificate_bound(self.current_value(), self.ub, self.c)
         self.best_bound = min(self.best_bound, bound)
 
@@ -203,12 +219,13 @@ class Run:
 
 def greedy_loop(run: Run, choose: Callable[[torch.Tensor, torch.Tensor], tuple[int, float] | None],
                 *, alive: torch.Tensor | None = None, first_gains: torch.Tensor | None = None,
-                narrow: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                candidates: Callable[[torch.Tensor], torch.Tensor] | None = None,
                 certify_each_step: bool = True) -> None:
-    """The loop the greedy family shares: until nothing feasible is left, take the feasible
-    candidates (``narrow`` may subsample them), their gains at the current set (``first_gains``
-    at the first step, when the solver already has them), offer the prefix to the certificate,
-    and add the element ``choose(candidates, gains)`` picks, ``(j, gain)``; None stops.
+    """The loop the greedy family shares: until nothing feasible is left, take the
+    candidates (``candidates(alive)``, by default every feasible element, :meth:`Run.feasible`;
+    a solver may sample them), their gains at the current set (``first_gains`` at the first
+    step, when the solver already has them), offer the prefix to the certificate, and add the
+    element ``choose(candidates, gains)`` picks, ``(j, gain)``; None stops.
 
     ``alive`` (default: every element) marks the candidates not yet known to be infeasible;
     it is updated in place. Elements found infeasible are dropped for good: every constraint
@@ -216,12 +233,11 @@ def greedy_loop(run: Run, choose: Callable[[torch.Tensor, torch.Tensor], tuple[i
     """
     alive = torch.ones(run.n, dtype=torch.bool) if alive is None else alive
     first = first_gains is not None
+    candidates = run.feasible if candidates is None else candidates
     while True:
-        cand = run.feasible(alive)
+        cand = candidates(alive)
         if cand.numel() == 0:
             break
-        if narrow is not None:
-            cand = narrow(cand)
         g = first_gains[cand] if first else run.gains(cand)
         first = False
         if certify_each_step:

@@ -82,7 +82,7 @@ def greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
     # first pass over every element: gains at ∅ bound every later gain (submodular f)
     greedy_loop(run, choose, first_gains=run.gains(all_elements(n)))
     if n:
-        run.certify_stale()
+        run.certify_stale(final=True)
         run.certify_fresh()
     return run.result()
 

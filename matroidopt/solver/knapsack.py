@@ -87,7 +87,7 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
         return None if not keep_going and best <= 0.0 else (int(cand[pos]), best)
 
     greedy_loop(run, choose, alive=fits0.clone(), first_gains=g0)
-    run.certify_stale()
+    run.certify_stale(final=True)
     if not run.cert_stale_ok:
         run.certify_fresh()  # monotone γ-weakly submodular: fresh gains, divided by γ
     greedy_val = run.u.evaluate(run.selected) if run.selected else run.u.evaluate([])

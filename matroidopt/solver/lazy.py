@@ -18,14 +18,55 @@ from .greedy import greedy_guarantee
 from .result import Result
 from .spec import SolverSpec
 
-__all__ = ["SPEC", "lazy_greedy", "lazy_greedy_guarantee"]
+__all__ = ["SPEC", "WORKING_SET", "lazy_greedy", "lazy_greedy_guarantee"]
 
 _NEG = -math.inf
+
+#: Default ``working_set`` of :func:`lazy_greedy`: how many elements, those with the largest
+#: gain bounds, a step looks at (the rest are bounded by the largest bound left out, so they
+#: need a look only once it reaches the tie band).
+WORKING_SET = 4096
+
+
+class _WorkingSet:
+    """The alive elements with the ``size`` largest bounds ``ub`` (:attr:`elements`) and the
+    largest bound of any alive element left out (:attr:`outside`, ``-inf`` when none is).
+
+    A lazy step reads only the working set: bounds outside it never change (only refreshed
+    or chosen elements' do, and those are taken from the set), so :attr:`outside` stays an
+    upper bound on every element left out, and a step's vector work is ``O(size)`` instead
+    of ``O(n)``. A rebuild (``O(n)``) takes the largest bounds again, with a doubled size if
+    the step already rebuilt, so a step always ends.
+    """
+
+    def __init__(self, ub: torch.Tensor, alive: torch.Tensor, size: int) -> None:
+        self.ub, self.alive, self.base = ub, alive, int(size)
+        self.size = self.base
+        self.elements, self.outside = self.ub[:0].long(), _NEG
+        self._rebuilt = False
+        self._take()
+
+    def reset_growth(self) -> None:
+        self._rebuilt = False
+
+    def rebuild(self) -> None:
+        if self._rebuilt:
+            self.size *= 2
+        self._rebuilt = True
+        self._take()
+
+    def _take(self) -> None:
+        live = torch.nonzero(self.alive).flatten()
+        if live.numel() <= self.size:
+            self.elements, self.outside = live, _NEG
+            return
+        vals, pos = torch.topk(self.ub[live], self.size + 1)
+        self.elements, self.outside = live[pos[:-1]], float(vals[-1])
 
 
 def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
                 progress: bool = False, certificate: bool = True, batch: int = 16,
-                fill: bool = False) -> Result:
+                fill: bool = False, working_set: int = WORKING_SET) -> Result:
     """Greedy with lazy evaluations: stale gains are upper bounds for a submodular utility,
     so only candidates whose bound could beat the best fresh gain are re-evaluated.
 
@@ -42,7 +83,9 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
     Complexity
     ----------
     ``n`` oracle calls for the first step, then typically a few batches per step; worst case
-    that of greedy. Each step also costs ``O(n)`` vector work.
+    that of greedy. A step's vector work is ``O(working_set)``: it reads the elements with the
+    largest stale bounds only, and takes them afresh from all ``n`` (``O(n)``) when the
+    largest bound left out reaches the tie band, which happens every few steps.
 
     Parameters
     ----------
@@ -50,6 +93,9 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
         As for :func:`greedy`.
     batch : int
         Initial number of stale candidates re-evaluated together (>= 1).
+    working_set : int
+        Elements with the largest stale bounds a step looks at (>= 1); the result does not
+        depend on it, only the time does.
 
     Notes
     -----
@@ -66,6 +112,7 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
     (True, True)
     """
     batch = check_int(batch, "batch", minimum=1)
+    working_set = check_int(working_set, "working_set", minimum=1)
     if not (utility.submodular and utility.gains_are_exact):
         warnings.warn(
             "lazy_greedy: stale gains bound fresh ones only for a submodular utility with exact "
@@ -87,21 +134,26 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
     fresh = torch.ones(n, dtype=torch.bool)    # ub is the exact gain at the current set
     checked = torch.ones(n, dtype=torch.bool)  # feasibility checked at the current set
     monotone = run.u.monotone
-    neg = torch.tensor(_NEG, dtype=torch.float64)
-    while alive.any():
+    work = _WorkingSet(ub, alive, working_set)
+    while True:   # until nothing feasible is left (the inner loop finds none)
         run.certify_stale()
         size = batch
         chosen = -1
+        work.reset_growth()
         while True:
-            live_fresh = alive & fresh
-            fresh_b = torch.where(live_fresh, ub, neg)
-            stale_b = torch.where(alive & ~fresh, ub, neg)
-            g = float(fresh_b.max()) if n else _NEG
-            s = float(stale_b.max())
-            if g > _NEG and s < tie_threshold(g, rtol):
-                # no stale bound reaches the tie band of g: greedy's choice is the smallest
-                # fresh index in the band
-                j = int(torch.argmax((fresh_b >= tie_threshold(g, rtol)).to(torch.uint8)))
+            W = work.elements
+            live = alive[W]
+            fr = fresh[W]
+            bounds = ub[W]
+            fresh_b = torch.where(live & fr, bounds, _NEG)
+            stale_b = torch.where(live & ~fr, bounds, _NEG)
+            g = float(fresh_b.max()) if W.numel() else _NEG
+            s = float(stale_b.max()) if W.numel() else _NEG
+            band = tie_threshold(g, rtol) if g > _NEG else _NEG
+            if g > _NEG and max(s, work.outside) < band:
+                # no stale bound, in the working set or outside it, reaches the tie band of
+                # g: greedy's choice is the smallest fresh index in the band
+                j = int(W[fresh_b >= band].min())
                 if not checked[j]:
                     checked[j] = True
                     if not bool(run.can_add(torch.tensor([j]))[0]):
@@ -109,15 +161,20 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
                         continue
                 chosen = j
                 break
-            if s == _NEG:
+            if s == _NEG and work.outside == _NEG:
                 break  # nothing left
             # refresh the stale candidates with the largest bounds: those whose bound reaches
             # the best fresh gain's tie band (all of them need a look), at most `size`
-            if g > _NEG:
-                k = min(size, int((stale_b >= tie_threshold(g, rtol)).sum()))
-            else:
-                k = min(size, int((alive & ~fresh).sum()))
-            top = torch.topk(stale_b, k).indices
+            reach = stale_b >= band if g > _NEG else stale_b > _NEG
+            k = min(size, int(reach.sum()))
+            top_b, pos = torch.topk(stale_b, k) if k else (stale_b[:0], W[:0])
+            if k == 0 or float(top_b[-1]) < work.outside:
+                # an element outside the working set may have a larger bound than the
+                # refresh would take (or is all that reaches the band): take the largest
+                # bounds of every element again
+                work.rebuild()
+                continue
+            top = W[pos]
             feas = run.can_add(top)
             alive[top[~feas]] = False
             top = top[feas]
@@ -134,7 +191,7 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
         alive[chosen] = False
         fresh.zero_()
         checked.zero_()
-    run.certify_stale()
+    run.certify_stale(final=True)
     return run.result()
 
 

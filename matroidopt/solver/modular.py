@@ -81,7 +81,7 @@ def modular_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any 
     for j in run.c._greedy_extension(run.cstate, order).tolist():
         gain = float(run.gains(torch.tensor([j]))[0])
         run.add(j, gain)
-    run.certify_stale()
+    run.certify_stale(final=True)
     if not run.cert_stale_ok:
         run.certify_fresh()  # monotone γ-weakly submodular: fresh gains, divided by γ
     return run.result()

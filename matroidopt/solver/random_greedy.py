@@ -70,7 +70,7 @@ def random_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any =
         j = int(cand[top_indices[pos]])
         run.add(j, float(top_values[pos]))
         alive[j] = False
-    run.certify_stale()
+    run.certify_stale(final=True)
     if n and not run.cert_stale_ok:
         run.certify_fresh()  # monotone γ-weakly submodular: fresh gains, divided by γ
     return run.result(dummy_picks=skipped)

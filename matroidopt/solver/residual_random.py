@@ -77,7 +77,7 @@ def residual_random_greedy(utility: Utility, constraint: Constraint | int, *, se
 
     greedy_loop(run, choose, first_gains=first_gains)
     if n:
-        run.certify_stale()
+        run.certify_stale(final=True)
         if not run.cert_stale_ok:
             run.certify_fresh()
     return run.result()

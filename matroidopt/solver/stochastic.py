@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from .._backend import check_real
@@ -65,20 +66,56 @@ def stochastic_greedy(utility: Utility, constraint: Constraint | int, *, seed: A
     s = min(n, max(1, math.ceil(n / k * -math.log(epsilon))))  # 1/ε overflows for tiny ε
     rtol = tie_rtol(run.u.dtype)
 
-    def sample(cand: torch.Tensor) -> torch.Tensor:
-        if cand.numel() <= s:
-            return cand
-        pick = torch.from_numpy(rng.choice(cand.numel(), size=s, replace=False))
-        return torch.sort(cand[pick]).values
-
     def choose(cand: torch.Tensor, g: torch.Tensor) -> tuple[int, float] | None:
         pos = first_best(g, rtol)
         best = float(g[pos])
         return None if not run.u.monotone and best <= 0.0 else (int(cand[pos]), best)
 
-    greedy_loop(run, choose, narrow=sample, certify_each_step=False)
+    greedy_loop(run, choose, candidates=_Sampler(run, s, rng), certify_each_step=False)
     run.certify_fresh()
     return run.result(sample_size=s)
+
+
+class _Sampler:
+    """A step's candidates: ``s`` feasible elements drawn uniformly without replacement (all
+    of them when at most ``s`` are feasible), in increasing order, in ``O(s log n)``.
+
+    Positions among the alive elements (those not chosen and not known infeasible) are drawn
+    and mapped to elements through the sorted list of the others (:attr:`dead`), so the
+    alive elements are never listed. If every drawn element is feasible, the sample is
+    uniform over the feasible ones (a uniform sample of the alive elements that lies in the
+    feasible set is a uniform sample of that set); if one is not, the step lists every
+    feasible element (``O(n)``, :meth:`Run.feasible`, which also drops the infeasible ones
+    for good) and draws from that list. Under a cardinality constraint every alive element
+    stays feasible, so the list is never needed.
+    """
+
+    def __init__(self, run: Run, s: int, rng) -> None:
+        self.run, self.s, self.rng = run, s, rng
+        self.dead = np.empty(0, dtype=np.int64)   # sorted: chosen or known infeasible
+        self._seen = 0                            # chosen elements already in `dead`
+        self._shift = self.dead                   # dead[i] - i: alive elements before dead[i]
+
+    def __call__(self, alive: torch.Tensor) -> torch.Tensor:
+        chosen = self.run.selected[self._seen:]
+        if chosen:
+            self.dead = np.union1d(self.dead, np.asarray(chosen, dtype=np.int64))
+            self._seen += len(chosen)
+            self._shift = self.dead - np.arange(self.dead.size)
+        alive_count = self.run.n - self.dead.size
+        if alive_count > self.s:
+            pos = np.sort(self.rng.choice(alive_count, size=self.s, replace=False))
+            cand = torch.from_numpy(pos + np.searchsorted(self._shift, pos, side="right"))
+            if bool(self.run.can_add(cand).all()):
+                return cand
+        cand = self.run.feasible(alive)   # every feasible element, the infeasible dropped
+        self.dead = np.flatnonzero(~alive.numpy())
+        self._seen = len(self.run.selected)
+        self._shift = self.dead - np.arange(self.dead.size)
+        if cand.numel() <= self.s:
+            return cand
+        pick = torch.from_numpy(self.rng.choice(cand.numel(), size=self.s, replace=False))
+        return torch.sort(cand[pick]).values
 
 
 def stochastic_greedy_guarantee(utility: Utility, constraint: Constraint, *,

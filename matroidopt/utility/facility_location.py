@@ -20,6 +20,7 @@ facility location of apricot and submodlib.
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from collections.abc import Callable
 
@@ -39,6 +40,7 @@ from .._backend import (
 )
 from ..errors import InvalidInputError
 from ..threads import scratch
+from . import _fused
 from ._multilinear_forms import best_of_form
 from .base import Utility
 
@@ -351,7 +353,13 @@ class _DenseKernel(_Kernel):
     def columns(self, idx):
         return _DenseKernel(self.Kt[idx])
 
+    @functools.cached_property
+    def _compiled(self) -> bool:
+        return _fused.wanted(self.Kt.numel(), self.Kt)
+
     def gains(self, cur, cand, step):
+        if self._compiled:
+            return _fused.dense_gains(self.Kt, cur, cand)
         m = cand.numel()
         first = int(cand[0])
         # a run of consecutive rows is read in place (no gather copy)
@@ -412,7 +420,13 @@ class _SparseKernel(_Kernel):
             torch.cumsum(lens, 0) - lens, lens, output_size=total)
         return seg, starts[seg] + offs, lens
 
+    @functools.cached_property
+    def _compiled(self) -> bool:
+        return _fused.wanted(self.vals.numel(), self.vals, self.indptr, self.row_ids)
+
     def gains(self, cur, cand, step):
+        if self._compiled:
+            return _fused.sparse_gains(self.indptr, self.row_ids, self.vals, cur, cand)
         out = torch.zeros(cand.numel(), device=self.device, dtype=self.dtype)
         seg, pos, _ = self._positions(cand)
         if pos.numel() == 0:
