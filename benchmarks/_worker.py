@@ -50,6 +50,13 @@ def write_results(out: str, name: str, data: dict, markdown: list[str]) -> None:
         fh.write("\n".join(markdown) + "\n")
 
 
+def warm_compiled() -> None:
+    """Compile (or load from disk) matroidopt's numba gains loops before anything is timed."""
+    from matroidopt.utility import _fused
+
+    _fused.warm_up()
+
+
 #: The busy process of the "busy" load: one core spinning.
 BUSY = "while True: pass"
 

@@ -6,6 +6,8 @@ Phases, each timed, in one fresh subprocess whose peak resident memory is record
 ``FacilityLocation`` over it, ``lazy_greedy`` and ``stochastic_greedy`` for k = 1 000 (with
 their progress bars and ETAs on stderr).
 
+The full run is repeated beside one busy process (``--loads quiet busy``, the default).
+
 Cross-check on a random subsample of 100 000 (a second subprocess): the same pipeline
 (inverted-file kernel, then lazy / stochastic greedy) scored on the facility location of the
 *exact* 10-NN kernel (faiss flat search), against lazy greedy on that exact kernel.
@@ -20,7 +22,7 @@ import argparse
 import json
 import time
 
-from _worker import add_common, cpu_model, ran_as_worker, spawn_worker, write_results
+from _worker import add_common, cpu_model, ran_as_worker, spawn_worker, warm_compiled, write_results
 
 
 def features(n: int, d: int, clusters: int, seed: int):
@@ -46,6 +48,7 @@ def peak_mib() -> float:
 def run_full(cfg: dict) -> dict:
     import matroidopt as mo
 
+    warm_compiled()
     out: dict = {"phases": {}}
     t0 = time.perf_counter()
     X = features(cfg["n"], cfg["d"], cfg["clusters"], 0)
@@ -77,6 +80,7 @@ def run_check(cfg: dict) -> dict:
 
     import matroidopt as mo
 
+    warm_compiled()
     X = features(cfg["n"], cfg["d"], cfg["clusters"], 0)
     sub = np.sort(np.random.default_rng(1).choice(cfg["n"], cfg["check_n"], replace=False))
     Xs = np.ascontiguousarray(X[sub])
@@ -101,9 +105,9 @@ def run_check(cfg: dict) -> dict:
     return out
 
 
-def spawn(cfg: dict, timeout: float) -> dict:
+def spawn(cfg: dict, timeout: float, busy: bool = False) -> dict:
     t0 = time.perf_counter()
-    res = spawn_worker(__file__, cfg, timeout=timeout)
+    res = spawn_worker(__file__, cfg, busy=busy, timeout=timeout)
     if "error" in res:
         raise RuntimeError(res["error"])
     res["wall_seconds"] = time.perf_counter() - t0
@@ -119,27 +123,35 @@ def main() -> None:
     ap.add_argument("--neighbours", type=int, default=10)
     ap.add_argument("--clusters", type=int, default=2000)
     ap.add_argument("--check-n", type=int, default=100_000)
+    ap.add_argument("--loads", nargs="+", default=["quiet", "busy"],
+                    choices=["quiet", "busy"], help="the full run under each (the "
+                    "cross-check runs quiet)")
     args = ap.parse_args()
     if ran_as_worker(args, lambda cfg: run_check(cfg) if cfg["check"] else run_full(cfg)):
         return
     cfg = {"n": args.n, "d": args.d, "k": args.k, "neighbours": args.neighbours,
            "clusters": args.clusters, "check_n": args.check_n}
-    full = spawn({**cfg, "check": False}, args.timeout)
-    print(json.dumps(full, indent=1), flush=True)
+    fulls = {}
+    for load in args.loads:
+        fulls[load] = spawn({**cfg, "check": False}, args.timeout, busy=load == "busy")
+        print(load, json.dumps(fulls[load], indent=1), flush=True)
     check = spawn({**cfg, "check": True}, args.timeout)
     print(json.dumps(check, indent=1), flush=True)
-    ph = full["phases"]
     L = [f"# Facility location, n = {args.n:,}, d = {args.d}, k = {args.k}, "
          f"{args.neighbours}-NN cosine kernel (faiss inverted file)\n",
-         f"{cpu_model()}. One subprocess, wall {full['wall_seconds']:.0f} s (interpreter "
-         "start and imports "
-         f"included), peak resident memory {full['peak_mib']:.0f} MiB.\n",
-         "| phase | seconds | peak RSS so far (MiB) | value | certified ratio |",
-         "|---|---|---|---|---|"]
-    for name, p in ph.items():
+         f"{cpu_model()}. One subprocess per load (quiet, or beside one busy process), "
+         "wall time with interpreter start and imports: "
+         + ", ".join(f"{load} {r['wall_seconds']:.0f} s (peak resident memory "
+                     f"{r['peak_mib']:.0f} MiB)" for load, r in fulls.items()) + ".\n",
+         "| phase | " + " | ".join(f"{load}: seconds" for load in fulls)
+         + " | peak RSS so far (MiB) | value | certified ratio |",
+         "|---|" + "---|" * (len(fulls) + 3)]
+    first = next(iter(fulls.values()))
+    for name, p in first["phases"].items():
         value = f"{p['value']:.1f}" if "value" in p else ""
         ratio = f"{p['certified_ratio']:.4f}" if "certified_ratio" in p else ""
-        L.append(f"| {name} | {p['seconds']:.1f} | {p['peak_mib']:.0f} | {value} | {ratio} |")
+        secs = " | ".join(f"{r['phases'][name]['seconds']:.1f}" for r in fulls.values())
+        L.append(f"| {name} | {secs} | {p['peak_mib']:.0f} | {value} | {ratio} |")
     L += ["", f"Cross-check on a random subsample of {args.check_n:,}: each selection scored on "
           "the facility location of the exact 10-NN kernel, against lazy greedy on that "
           f"kernel (value {check['reference_value']:.1f}); exact kNN "
@@ -149,7 +161,7 @@ def main() -> None:
     for name in ("lazy_greedy", "stochastic_greedy"):
         L.append(f"| inverted-file kernel + {name} | {check[name]['value_on_exact']:.1f} | "
                  f"{check[name]['ratio']:.4f} |")
-    write_results(args.out, "million", {"config": cfg, "full": full, "check": check,
+    write_results(args.out, "million", {"config": cfg, "full": fulls, "check": check,
                                         "cpu": cpu_model()}, L)
 
 

@@ -20,7 +20,14 @@ import argparse
 import os
 import time
 
-from _worker import add_common, cpu_model, ran_as_worker, spawn_worker, write_results
+from _worker import (
+    add_common,
+    cpu_model,
+    ran_as_worker,
+    spawn_worker,
+    warm_compiled,
+    write_results,
+)
 from threads import make_kernel
 
 SOLVES = (("greedy", 50), ("lazy_greedy", 200), ("stochastic_greedy", 200))
@@ -48,6 +55,7 @@ def worker(cfg: dict) -> dict:
     import torch
 
     import matroidopt as mo
+    warm_compiled()
     out = {**cfg, **bandwidths(), "solves": []}
     for kernel in ("flat", "peaked"):
         K = make_kernel(kernel, cfg["n"], 0)

@@ -24,7 +24,8 @@ import os
 import numpy as np
 import torch
 
-__all__ = ["ENABLED", "MIN_ENTRIES", "available", "dense_gains", "sparse_gains", "wanted"]
+__all__ = ["ENABLED", "MIN_ENTRIES", "available", "dense_gains", "sparse_gains", "wanted",
+           "warm_up"]
 
 #: Use the compiled loops (when numba imports); ``MATROIDOPT_NUMBA=0`` sets it false.
 ENABLED = os.environ.get("MATROIDOPT_NUMBA", "1").strip().lower() not in {"0", "false", "no"}
@@ -80,6 +81,19 @@ def wanted(entries: int, *tensors: torch.Tensor) -> bool:
     return (entries >= MIN_ENTRIES and values.dtype in _DTYPES
             and all(t.device.type == "cpu" and t.is_contiguous() for t in tensors)
             and available())
+
+
+def warm_up() -> bool:
+    """Compile (or load from numba's disk cache) the loops for float32 and float64 now, so
+    that a timed solve does not include it; returns :func:`available`."""
+    if not available():
+        return False
+    for dtype in _DTYPES:
+        K = torch.zeros((2, 2), dtype=dtype)
+        cand = torch.arange(2)
+        dense_gains(K, K[0], cand)
+        sparse_gains(torch.tensor([0, 1, 2]), torch.tensor([0, 1]), K[0], K[0], cand)
+    return True
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
