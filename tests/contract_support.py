@@ -146,9 +146,14 @@ def intersection(rng, n):
     return mo.Intersection(m1, m2), lambda S: o1(S) and o2(S)
 
 
+def free(rng, n):
+    return mo.FreeMatroid(n), lambda S: True
+
+
 CONSTRAINTS = {"uniform": uniform, "partition": partition, "laminar": laminar,
                "graphic": graphic, "transversal": transversal, "linear": linear,
-               "truncated": truncated, "knapsack": knapsack, "intersection": intersection}
+               "truncated": truncated, "knapsack": knapsack, "intersection": intersection,
+               "free": free}
 MATROIDS = ("uniform", "partition", "laminar", "graphic", "transversal", "linear", "truncated")
 EXPENSIVE_ORACLES = {"graphic", "transversal", "linear", "intersection"}
 

@@ -35,7 +35,7 @@ SEEDS = range(30)          # seeds for randomised solvers (guarantees in expecta
 Z = 4.0                    # the mean may fall Z standard errors below g * OPT
 TOL = 1e-9
 RANDOMISED = {"stochastic_greedy", "residual_random_greedy", "random_greedy",
-              "continuous_greedy", "greedi"}
+              "continuous_greedy", "greedi", "double_greedy"}
 # continuous greedy: T = 20 steps and 10 samples per step where no closed form exists keep the
 # table affordable (the defaults are 100 and 100); fewer seeds for the same reason
 SOLVER_OPTIONS = {"continuous_greedy": {"steps": 20},
@@ -44,7 +44,7 @@ SAMPLED_OPTIONS = {"continuous_greedy": {"samples": 10}}
 SEED_COUNT = {"continuous_greedy": 10, "greedi": 10}
 
 CONSTRAINT_KINDS = ["uniform", "partition", "laminar", "graphic", "transversal", "linear",
-                    "truncated", "knapsack", "intersection"]
+                    "truncated", "knapsack", "intersection", "free"]
 
 
 # Constraint builders and their independent feasibility oracles: ``contract_support`` (shared
@@ -71,7 +71,10 @@ def _expected_solvers(kind: str) -> set[str]:
     if kind == "knapsack":
         solvers.add("cost_benefit_greedy")
     if kind == "uniform":
-        solvers.add("random_greedy")
+        solvers |= {"random_greedy", "sieve_streaming"}
+    if kind == "free":   # no constraint: U(n, n) to every solver that takes a cardinality
+        solvers |= {"residual_random_greedy", "continuous_greedy", "greedi", "random_greedy",
+                    "sieve_streaming", "double_greedy"}
     return solvers
 
 

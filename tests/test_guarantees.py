@@ -65,7 +65,12 @@ def independent_guarantee(solver: str, utility, constraint, **options):
     ``matroidopt.certificate``: (None, False) outside every row."""
     mono, sub = utility.monotone, utility.submodular
     gamma = utility.weak_submodularity if mono and utility.gains_are_exact else None
-    kind = constraint.kind
+    if solver == "double_greedy":    # Buchbinder, Feldman, Naor, Schwartz (2012)
+        if sub and utility.nonnegative and constraint.kind == "unconstrained":
+            return (0.5, True) if options.get("randomized", True) else (1 / 3, False)
+        return None, False
+    # no constraint is U(n, n): the cardinality rows with k = n
+    kind = "cardinality" if constraint.kind == "unconstrained" else constraint.kind
     if solver in ("greedy", "lazy_greedy"):
         if mono and sub:
             if kind == "intersection":
@@ -74,6 +79,9 @@ def independent_guarantee(solver: str, utility, constraint, **options):
         if solver == "greedy" and gamma is not None and kind == "cardinality":
             return 1 - math.exp(-gamma), False
         return None, False
+    if solver == "sieve_streaming":  # Badanidiyuru, Mirzasoleiman, Karbasi, Krause (2014)
+        return (0.5 - options.get("epsilon", 0.1), False) if mono and sub and \
+            kind == "cardinality" else (None, False)
     if solver == "stochastic_greedy":
         return (E - options.get("epsilon", 0.1), True) if mono and sub and \
             kind == "cardinality" else (None, False)
@@ -304,6 +312,9 @@ def check_reported_guarantees() -> int:
         for kind, build in CONSTRAINTS.items():
             c, _ = build(rng, n)
             for solver, options in [("greedy", {}), ("lazy_greedy", {}),
+                                    ("double_greedy", {}),
+                                    ("sieve_streaming", {"epsilon": 0.15}),
+                                    ("double_greedy", {"randomized": False}),
                                     ("stochastic_greedy", {"epsilon": 0.2}),
                                     ("residual_random_greedy", {}),
                                     ("residual_random_greedy", {"deterministic": True}),
@@ -442,12 +453,14 @@ def test_lazy_greedy_equals_greedy_on_ties_beyond_its_batch():
 def test_every_monotone_solve_carries_a_certificate(solver, k):
     f = mo.FacilityLocation(np.abs(np.random.default_rng(k).normal(size=(6, 6))))
     c = mo.Knapsack(np.ones(6), budget=float(k)) if solver == "cost_benefit_greedy" \
-        else mo.UniformMatroid(6, k)
+        else None if solver == "double_greedy" else mo.UniformMatroid(6, k)
     options = {"client": "synchronous"} if solver == "greedi" else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AssumptionWarning)
         res = mo.maximize(f, c, solver=solver, seed=0, **options)
     opt = max(f.evaluate(list(S)) for S in ([[]] if k == 0 else [[i] for i in range(6)]))
+    if c is None:     # no constraint: the whole ground set (f is monotone)
+        opt = f.evaluate(range(6))
     assert res.upper_bound is not None and res.upper_bound >= opt - 1e-9
 
 

@@ -234,3 +234,24 @@ def test_cost_benefit_greedy_same_as_submodlib_cost_sensitive(digits, family, fi
         plain = mo.maximize(f, mo.Knapsack(costs, budget))
         assert len(plain.indices) < len(theirs)
         assert np.asarray(plain.indices).tolist() == theirs[:len(plain.indices)]
+
+
+# ------------------------------------------------------------------------ sum redundancy
+@pytest.mark.filterwarnings("ignore::matroidopt.errors.AssumptionWarning")  # non-monotone
+@pytest.mark.parametrize("optimizer", ["naive", "lazy"])
+def test_sum_redundancy_same_as_apricot(digits, optimizer):
+    """apricot's ``SumRedundancySelection`` takes k elements whatever the sign of the gains:
+    ``fill=True``; its values carry the constant ``sum(K)``, its gains are ours."""
+    apricot = pytest.importorskip("apricot")
+    _, K = digits
+    k = 25
+    f = mo.SumRedundancy(K)
+    ours = mo.greedy(f, k, fill=True)
+    assert len(ours.indices) == k and np.all(ours.gains < 0)
+    sel = apricot.SumRedundancySelection(k, metric="precomputed", optimizer=optimizer,
+                                         random_state=0)
+    sel.fit(K)
+    theirs = np.asarray(sel.ranking)
+    assert_same_greedy(f, ours.indices, theirs, eps=2.0**-52, label=f"apricot {optimizer}")
+    np.testing.assert_allclose(np.asarray(sel.gains), ours.gains, rtol=1e-9)
+    assert f.evaluate(theirs) == pytest.approx(ours.value, rel=1e-9)

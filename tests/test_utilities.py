@@ -120,7 +120,7 @@ def test_utility_families_lists_every_family():
     assert set(utility_families()) == {
         "modular", "facility_location", "weighted_coverage", "probabilistic_coverage",
         "graph_cut", "log_determinant", "feature_based", "saturated_coverage",
-        "weighted_sum", "truncated", "conditioned", "restricted"}
+        "sum_redundancy", "weighted_sum", "truncated", "conditioned", "restricted"}
 
 
 # ----------------------------------------------------------------------------- backends

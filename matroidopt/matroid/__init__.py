@@ -16,10 +16,11 @@ from .operations import (
 )
 from .partition import PartitionMatroid
 from .transversal import TransversalMatroid
-from .uniform import UniformMatroid
+from .uniform import FreeMatroid, UniformMatroid
 
 __all__ = [
-    "Matroid", "UniformMatroid", "PartitionMatroid", "LaminarMatroid", "GraphicMatroid",
+    "Matroid", "UniformMatroid", "FreeMatroid", "PartitionMatroid", "LaminarMatroid",
+    "GraphicMatroid",
     "TransversalMatroid", "LinearMatroid", "TruncatedMatroid", "RestrictedMatroid",
     "ContractedMatroid", "DirectSumMatroid", "truncate", "restrict", "contract", "direct_sum",
 ]

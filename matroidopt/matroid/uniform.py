@@ -8,7 +8,7 @@ import torch
 from .._backend import check_int
 from .base import Matroid
 
-__all__ = ["UniformMatroid"]
+__all__ = ["FreeMatroid", "UniformMatroid"]
 
 
 class UniformMatroid(Matroid):
@@ -68,3 +68,32 @@ class UniformMatroid(Matroid):
         w = weights.detach().to("cpu", torch.float64).clamp_min(0.0)
         m = min(self.k, w.numel())
         return float(torch.topk(w, m).values.sum()) if m else 0.0
+
+
+class FreeMatroid(UniformMatroid):
+    """No constraint: every subset of the ``n`` elements is independent (``U(n, n)``).
+
+    Its ``kind`` is ``"unconstrained"``: the solvers for unconstrained maximisation
+    (:func:`~matroidopt.double_greedy`) accept it, and so does every solver that accepts a
+    cardinality constraint. A solver given ``constraint=None`` uses it.
+
+    Parameters
+    ----------
+    n : int
+        Ground-set size (>= 0).
+
+    Examples
+    --------
+    >>> import matroidopt as mo
+    >>> m = mo.FreeMatroid(4)
+    >>> m.kind, m.rank(), m.is_independent([0, 1, 2, 3])
+    ('unconstrained', 4, True)
+    """
+
+    kind = "unconstrained"
+
+    def __init__(self, n: int) -> None:
+        super().__init__(n, check_int(n, "n", minimum=0))
+
+    def __repr__(self) -> str:
+        return f"FreeMatroid(n={self.n})"

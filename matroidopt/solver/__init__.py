@@ -2,6 +2,7 @@
 registered by name; :func:`maximize` dispatches."""
 
 from .continuous import FractionalResult, continuous_greedy, measured_continuous_greedy
+from .double_greedy import double_greedy
 from .greedi import greedi
 from .greedy import greedy
 from .knapsack import cost_benefit_greedy
@@ -21,6 +22,7 @@ from .registry import (
 )
 from .residual_random import residual_random_greedy
 from .result import Result
+from .sieve import SieveStreaming, sieve_streaming
 from .spec import SolverSpec
 from .stochastic import stochastic_greedy
 
@@ -29,5 +31,6 @@ __all__ = [
     "auto_solver", "get_solver", "register_solver", "unregister_solver", "maximize",
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy", "continuous_greedy", "modular_greedy",
-    "measured_continuous_greedy", "FractionalResult", "greedi",
+    "measured_continuous_greedy", "FractionalResult", "greedi", "double_greedy",
+    "sieve_streaming", "SieveStreaming",
 ]

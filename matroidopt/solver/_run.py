@@ -17,7 +17,7 @@ from .._backend import check_int, to_output
 from ..certificate import certificate_bound
 from ..constraint import Constraint
 from ..errors import AssumptionWarning, InvalidInputError
-from ..matroid.uniform import UniformMatroid
+from ..matroid.uniform import FreeMatroid, UniformMatroid
 from ..threads import split_gains
 from ..utility.base import Utility, check_finite_gains
 from .result import Result
@@ -36,10 +36,13 @@ def as_utility(utility: Any) -> Utility:
 
 
 def as_constraint(constraint: Any, n: int) -> Constraint:
-    """A solver's constraint: a Constraint of ``n`` elements, or an int ``k`` meaning
-    :class:`~matroidopt.UniformMatroid` ``(n, k)`` (the solver layer's shorthand; the
-    constraint protocol itself knows no concrete kind)."""
+    """A solver's constraint: a Constraint of ``n`` elements, an int ``k`` meaning
+    :class:`~matroidopt.UniformMatroid` ``(n, k)``, or None meaning
+    :class:`~matroidopt.FreeMatroid` ``(n)`` (the solver layer's shorthands; the constraint
+    protocol itself knows no concrete kind)."""
 
+    if constraint is None:
+        return FreeMatroid(n)
     if isinstance(constraint, (bool, np.bool_)):
         raise InvalidInputError(
             f"constraint: expected a Constraint or an int k, got {constraint!r}")

@@ -29,7 +29,7 @@ from ..matroid.uniform import UniformMatroid
 from ..seeds import spawn_rngs
 from ..utility.base import Utility
 from .result import Result
-from .spec import SOLVER_SPECS, E, SolverSpec
+from .spec import SOLVER_SPECS, E, SolverSpec, guarantee_kind, matroid_like
 
 __all__ = ["SPEC", "greedi", "greedi_guarantee"]
 
@@ -174,7 +174,7 @@ def greedi_guarantee(utility: Utility, constraint: Constraint, *, partition: Any
     cardinality constraint; one shard: the solver's ratio."""
     solver = shard_solver
     if not (utility.monotone and utility.submodular and utility.gains_are_exact) or \
-            constraint.kind not in ("cardinality", "matroid") or solver not in _specs():
+            not matroid_like(constraint) or solver not in _specs():
         return None, False
     alpha, alpha_expected = _specs()[solver].guarantee(utility, constraint,
                                                        **(solver_options or {}))
@@ -188,7 +188,7 @@ def greedi_guarantee(utility: Utility, constraint: Constraint, *, partition: Any
     if not given:
         return alpha / 2.0, True
     k = constraint._max_feasible_size()
-    if constraint.kind == "cardinality" and solver in ("greedy", "lazy_greedy"):
+    if guarantee_kind(constraint) == "cardinality" and solver in ("greedy", "lazy_greedy"):
         return E * E / min(m, max(k, 1)), False
     return None, False
 

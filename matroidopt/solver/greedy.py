@@ -12,7 +12,7 @@ from ..seeds import make_rng
 from ..utility.base import Utility
 from ._run import Run, all_elements, first_best, greedy_loop, tie_rtol
 from .result import Result
-from .spec import E, SolverSpec, exact_gamma
+from .spec import E, SolverSpec, exact_gamma, guarantee_kind
 
 __all__ = ["SPEC", "greedy", "greedy_guarantee"]
 
@@ -92,7 +92,7 @@ def greedy_guarantee(utility: Utility, constraint: Constraint, **options: Any
     """Greedy's rows: ``1 - 1/e`` (cardinality), ``1/2`` (matroid), ``1/(p+1)`` (intersection
     of ``p`` matroids) for monotone submodular ``f``; ``1 - e^(-γ)`` under cardinality for
     monotone γ-weakly submodular ``f`` with exact gains."""
-    mono, sub, kind = utility.monotone, utility.submodular, constraint.kind
+    mono, sub, kind = utility.monotone, utility.submodular, guarantee_kind(constraint)
     if mono and sub:
         if kind == "cardinality":
             return E, False

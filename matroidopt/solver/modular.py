@@ -12,7 +12,7 @@ from ..seeds import make_rng
 from ..utility.base import Utility
 from ._run import Run, all_elements
 from .result import Result
-from .spec import SolverSpec
+from .spec import SolverSpec, matroid_like
 
 __all__ = ["SPEC", "modular_greedy", "modular_greedy_guarantee"]
 
@@ -90,7 +90,7 @@ def modular_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any 
 def modular_greedy_guarantee(utility: Utility, constraint: Constraint, **options: Any
                              ) -> tuple[float | None, bool]:
     """Exact (1.0) for a modular utility under a cardinality constraint or any matroid."""
-    if utility.modular and constraint.kind in ("cardinality", "matroid"):
+    if utility.modular and matroid_like(constraint):
         return 1.0, False
     return None, False
 

@@ -13,7 +13,7 @@ from ..seeds import make_rng
 from ..utility.base import Utility
 from ._run import Run
 from .result import Result
-from .spec import E, SolverSpec
+from .spec import E, SolverSpec, guarantee_kind
 
 __all__ = ["SPEC", "random_greedy", "random_greedy_guarantee"]
 
@@ -80,7 +80,7 @@ def random_greedy_guarantee(utility: Utility, constraint: Constraint, **options:
                             ) -> tuple[float | None, bool]:
     """``1 - 1/e`` (monotone) or ``1/e`` (non-negative) in expectation for submodular ``f``
     under cardinality."""
-    if utility.submodular and constraint.kind == "cardinality":
+    if utility.submodular and guarantee_kind(constraint) == "cardinality":
         if utility.monotone:
             return E, True
         if utility.nonnegative:

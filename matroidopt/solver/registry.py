@@ -10,6 +10,7 @@ from ..constraint import Constraint
 from ..errors import InvalidInputError
 from ..utility.base import Utility
 from .continuous import SPEC as CONTINUOUS_GREEDY
+from .double_greedy import SPEC as DOUBLE_GREEDY
 from .greedi import SPEC as GREEDI
 from .greedy import SPEC as GREEDY
 from .knapsack import SPEC as COST_BENEFIT_GREEDY
@@ -18,6 +19,7 @@ from .modular import SPEC as MODULAR_GREEDY
 from .random_greedy import SPEC as RANDOM_GREEDY
 from .residual_random import SPEC as RESIDUAL_RANDOM_GREEDY
 from .result import Result
+from .sieve import SPEC as SIEVE_STREAMING
 from .spec import SOLVER_SPECS, SolverSpec, no_guarantee
 from .stochastic import SPEC as STOCHASTIC_GREEDY
 
@@ -97,7 +99,8 @@ def get_solver(name: str) -> Callable[..., Result]:
 
 
 for _spec in (GREEDY, LAZY_GREEDY, STOCHASTIC_GREEDY, RESIDUAL_RANDOM_GREEDY, COST_BENEFIT_GREEDY,
-              RANDOM_GREEDY, CONTINUOUS_GREEDY, MODULAR_GREEDY, GREEDI):
+              RANDOM_GREEDY, CONTINUOUS_GREEDY, MODULAR_GREEDY, GREEDI, DOUBLE_GREEDY,
+              SIEVE_STREAMING):
     _add(_spec)
 
 #: Human-readable guarantee table, (solver, constraint kind, utility class, ratio): the rows
@@ -130,16 +133,21 @@ def guarantee(solver: str, utility: Utility, constraint: Constraint, **options: 
 
 def auto_solver(utility: Utility, constraint: Constraint | int) -> str:
     """The solver ``maximize(..., solver="auto")`` picks: ``cost_benefit_greedy`` for a
-    :class:`~matroidopt.Knapsack`, ``lazy_greedy`` for a submodular utility with exact gains,
-    ``greedy`` otherwise."""
-    if getattr(constraint, "kind", None) == "knapsack":
+    :class:`~matroidopt.Knapsack`, ``double_greedy`` for a non-monotone submodular utility
+    without a constraint (``None`` or a :class:`~matroidopt.FreeMatroid`), ``lazy_greedy``
+    for a submodular utility with exact gains, ``greedy`` otherwise."""
+    kind = "unconstrained" if constraint is None else getattr(constraint, "kind", None)
+    if kind == "knapsack":
         return "cost_benefit_greedy"
+    if kind == "unconstrained" and getattr(utility, "submodular", False) \
+            and not getattr(utility, "monotone", True):
+        return "double_greedy"
     if getattr(utility, "submodular", False) and getattr(utility, "gains_are_exact", True):
         return "lazy_greedy"
     return "greedy"
 
 
-def maximize(utility: Utility, constraint: Constraint | int, solver: str = "auto",
+def maximize(utility: Utility, constraint: Constraint | int | None, solver: str = "auto",
              seed: Any = None, **options: Any) -> Result:
     """Maximise ``utility`` subject to ``constraint`` with a registered solver.
 
@@ -147,9 +155,10 @@ def maximize(utility: Utility, constraint: Constraint | int, solver: str = "auto
     ----------
     utility : Utility
         The set function.
-    constraint : Constraint or int
+    constraint : Constraint, int or None
         A matroid, :class:`~matroidopt.Knapsack` or :class:`~matroidopt.Intersection`; an int
-        ``k`` means a cardinality constraint (:class:`~matroidopt.UniformMatroid`).
+        ``k`` means a cardinality constraint (:class:`~matroidopt.UniformMatroid`); None
+        means no constraint (:class:`~matroidopt.FreeMatroid`).
     solver : str
         A name in :data:`SOLVERS`, or ``"auto"`` (default): :func:`auto_solver` picks
         ``lazy_greedy`` (``cost_benefit_greedy`` for a knapsack, ``greedy`` for a utility that

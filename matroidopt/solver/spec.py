@@ -41,7 +41,8 @@ from ..threads import solve_threads
 from ..utility.base import Utility
 from ._run import as_constraint, as_utility
 
-__all__ = ["E", "SOLVER_SPECS", "SolverSpec", "exact_gamma", "matroid_like", "no_guarantee",
+__all__ = ["E", "SOLVER_SPECS", "SolverSpec", "exact_gamma", "guarantee_kind", "matroid_like",
+           "no_guarantee",
            "CONSTRAINT_KINDS"]
 
 #: The constraint kinds a spec may accept (``Constraint.kind``), in words for messages.
@@ -50,6 +51,7 @@ CONSTRAINT_KINDS = {
     "matroid": "a matroid",
     "intersection": "an Intersection of matroids",
     "knapsack": "a Knapsack",
+    "unconstrained": "no constraint (None or a FreeMatroid)",
 }
 
 #: ``1 - 1/e``.
@@ -68,9 +70,16 @@ def no_guarantee(utility: Utility, constraint: Constraint, **options: Any
     return None, False
 
 
+def guarantee_kind(constraint: Constraint) -> str:
+    """The kind whose guarantee rows apply to ``constraint``: no constraint (a
+    :class:`~matroidopt.FreeMatroid`, ``U(n, n)``) is a cardinality constraint with
+    ``k = n``; every other kind is itself."""
+    return "cardinality" if constraint.kind == "unconstrained" else constraint.kind
+
+
 def matroid_like(constraint: Constraint) -> bool:
-    """A cardinality constraint or any matroid."""
-    return constraint.kind in ("cardinality", "matroid")
+    """A cardinality constraint (no constraint included) or any matroid."""
+    return guarantee_kind(constraint) in ("cardinality", "matroid")
 
 
 def exact_gamma(utility: Utility) -> float | None:
@@ -130,7 +139,7 @@ class SolverSpec:
         spec: SolverSpec | None = None
 
         @functools.wraps(body)
-        def fn(utility, constraint, *args, **options):
+        def fn(utility, constraint=None, *args, **options):
             u, c = spec.admit(utility, constraint)
             with solve_threads():
                 return body(u, c, *args, **options)
@@ -139,9 +148,15 @@ class SolverSpec:
         return spec
 
     def accepts_kind(self, constraint: Constraint) -> bool:
-        """Whether the solver runs on ``constraint`` (by its kind)."""
-        return self.accepts is None or constraint.kind in self.accepts \
-            or (constraint.kind == "cardinality" and "matroid" in self.accepts)
+        """Whether the solver runs on ``constraint`` (by its kind). No constraint (a
+        :class:`~matroidopt.FreeMatroid`) is a cardinality constraint with ``k = n`` to
+        solvers that take one."""
+        kind = constraint.kind
+        if self.accepts is None or kind in self.accepts:
+            return True
+        if kind == "unconstrained":
+            kind = "cardinality"
+        return kind in self.accepts or (kind == "cardinality" and "matroid" in self.accepts)
 
     def admit(self, utility: Any, constraint: Any) -> tuple[Utility, Constraint]:
         """The validated problem: ``utility`` a :class:`~matroidopt.Utility`, ``constraint`` a
@@ -153,6 +168,8 @@ class SolverSpec:
         if not self.accepts_kind(c):
             kinds = [k for k in self.accepts
                      if not (k == "cardinality" and "matroid" in self.accepts)]
+            if constraint is None:
+                constraint = c
             raise InvalidInputError(
                 f"constraint: {self.name} needs "
                 f"{' or '.join(CONSTRAINT_KINDS[k] for k in kinds)}, "

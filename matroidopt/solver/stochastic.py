@@ -14,7 +14,7 @@ from ..seeds import make_rng
 from ..utility.base import Utility
 from ._run import Run, first_best, greedy_loop, tie_rtol
 from .result import Result
-from .spec import E, SolverSpec
+from .spec import E, SolverSpec, guarantee_kind
 
 __all__ = ["SPEC", "stochastic_greedy", "stochastic_greedy_guarantee"]
 
@@ -122,7 +122,7 @@ def stochastic_greedy_guarantee(utility: Utility, constraint: Constraint, *,
                                 epsilon: float = 0.1, **options: Any
                                 ) -> tuple[float | None, bool]:
     """``1 - 1/e - ε`` in expectation for monotone submodular ``f`` under cardinality."""
-    if utility.monotone and utility.submodular and constraint.kind == "cardinality":
+    if utility.monotone and utility.submodular and guarantee_kind(constraint) == "cardinality":
         return max(0.0, E - float(epsilon)), True
     return None, False
 

@@ -36,6 +36,7 @@ from ..utility.log_determinant import LogDeterminant
 from ..utility.modular import Modular
 from ..utility.probabilistic_coverage import ProbabilisticCoverage
 from ..utility.saturated_coverage import SaturatedCoverage
+from ..utility.sum_redundancy import SumRedundancy
 
 try:  # hypothesis is a test dependency: only the strategies need it
     from hypothesis import assume
@@ -290,7 +291,8 @@ def check_oracle(f: Utility, *, seed: int = 0, trials: int = 20, tol: float = 1e
 # ====================================================================== strategies
 
 _BASE = ("modular", "facility_location", "weighted_coverage", "probabilistic_coverage",
-         "graph_cut", "log_determinant", "feature_based", "saturated_coverage")
+         "graph_cut", "log_determinant", "feature_based", "saturated_coverage",
+         "sum_redundancy")
 _COMBINATORS = ("weighted_sum", "truncated", "conditioned", "restricted")
 
 # (declared monotone, declared submodular) pairs each family can produce
@@ -304,6 +306,7 @@ _KINDS: dict[str, set[tuple[bool, bool]]] = {
     "log_determinant": _MS,
     "feature_based": _MS,
     "saturated_coverage": _MS,
+    "sum_redundancy": {(False, True)},
     "weighted_sum": {(True, True), (False, True), (False, False)},
     "truncated": {(True, True), (False, False)},
     "conditioned": {(True, True), (False, True)},
@@ -374,6 +377,10 @@ def _graph_cut(rng, n, kind):
         return GraphCut(W, lam=rng.uniform(1.1, 2.0))
     np.fill_diagonal(W, 0.0)
     return GraphCut(W, lam=rng.uniform(0.6, 1.0))
+
+
+def _sum_redundancy(rng, n, kind):
+    return SumRedundancy(_rbf(rng.normal(size=(n, int(rng.integers(1, 4))))))
 
 
 def _log_determinant(rng, n, kind):
@@ -448,6 +455,7 @@ _BUILDERS: dict[str, Callable[[np.random.Generator, int, tuple[bool, bool]], Uti
     "log_determinant": _log_determinant,
     "feature_based": _feature_based,
     "saturated_coverage": _saturated_coverage,
+    "sum_redundancy": _sum_redundancy,
     "weighted_sum": _weighted_sum,
     "truncated": _truncated,
     "conditioned": _conditioned,
@@ -484,10 +492,11 @@ def utilities(
 
     Every family is covered: modular, facility location (dense, ``scipy.sparse`` and
     ``from_features``), weighted coverage (dense and sparse), probabilistic coverage, graph cut,
-    log-determinant, feature-based, saturated coverage, and the combinators (weighted sum,
-    truncation, conditioning, restriction) over them. Instances are well conditioned, with
-    values of order 1 to 100; the random data come from a ``numpy.random.default_rng`` seeded
-    by hypothesis, so examples are cheap and shrink to a seed.
+    log-determinant, feature-based, saturated coverage, sum redundancy, and the combinators
+    (weighted sum, truncation, conditioning, restriction) over them. Instances are well
+    conditioned, with values of order 1 to 100; the random data come from a
+    ``numpy.random.default_rng`` seeded by hypothesis, so examples are cheap and shrink to a
+    seed.
 
     Parameters
     ----------

@@ -11,10 +11,12 @@ from .log_determinant import LogDeterminant
 from .modular import Modular
 from .probabilistic_coverage import ProbabilisticCoverage
 from .saturated_coverage import SaturatedCoverage
+from .sum_redundancy import SumRedundancy
 
 __all__ = [
     "Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation",
     "WeightedCoverage", "SetCover", "ProbabilisticCoverage", "GraphCut", "LogDeterminant",
-    "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "knn_kernel", "KNN_BACKENDS",
+    "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "SumRedundancy", "knn_kernel",
+    "KNN_BACKENDS",
     "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
 ]
