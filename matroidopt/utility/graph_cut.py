@@ -33,7 +33,40 @@ def check_symmetric(K: torch.Tensor, name: str) -> torch.Tensor:
     return sym
 
 
-class GraphCut(Utility):
+class PairPenalty(Utility):
+    """The shared form of :class:`GraphCut` and
+    :class:`~matroidopt.SumRedundancy`: ``f(S) = sum_{j in S} r_j - lam · sum_{i, j in S}
+    W_ij`` over a symmetric non-negative ``W``, with the state ``s_i = sum_{j in S} W_ij``
+    and the gain ``r_j - lam (W_jj + 2 s_j)``. Subclasses set ``kernel``, ``lam`` and the
+    per-element reward ``_d`` (``r``) in their constructor."""
+
+    kernel: torch.Tensor
+    lam: float
+    _d: torch.Tensor
+    _diag: torch.Tensor
+
+    def _init_data(self) -> torch.Tensor:
+        return torch.zeros(self.n, device=self.device, dtype=self.dtype)
+
+    def _gains(self, state: UtilityState, candidates: torch.Tensor) -> torch.Tensor:
+        s = state.data
+        return self._d[candidates] - self.lam * (self._diag[candidates] + 2.0 * s[candidates])
+
+    def _add_data(self, state: UtilityState, j: int) -> torch.Tensor:
+        return state.data + self.kernel[j]
+
+    def _value(self, state: UtilityState) -> float:
+        if not state.selected:
+            return 0.0
+        sel = torch.as_tensor(state.selected, dtype=torch.long, device=self.device)
+        return float(self._d[sel].sum() - self.lam * state.data[sel].sum())
+
+    def _evaluate(self, idx: torch.Tensor) -> float:
+        inner = self.kernel[idx][:, idx].sum()
+        return float(self._d[idx].sum() - self.lam * inner)
+
+
+class GraphCut(PairPenalty):
     """Graph cut ``f(S) = sum_{i in V} sum_{j in S} W_ij - lam · sum_{i in S} sum_{j in S} W_ij``.
 
     The first term rewards representativeness (how similar ``S`` is to the whole ground set),
@@ -104,26 +137,6 @@ class GraphCut(Utility):
         self.lam = lam
         self._d = d
         self._diag = diag
-
-    def _init_data(self) -> torch.Tensor:
-        return torch.zeros(self.n, device=self.device, dtype=self.dtype)
-
-    def _gains(self, state: UtilityState, candidates: torch.Tensor) -> torch.Tensor:
-        s = state.data
-        return self._d[candidates] - self.lam * (self._diag[candidates] + 2.0 * s[candidates])
-
-    def _add_data(self, state: UtilityState, j: int) -> torch.Tensor:
-        return state.data + self.kernel[j]
-
-    def _value(self, state: UtilityState) -> float:
-        if not state.selected:
-            return 0.0
-        sel = torch.as_tensor(state.selected, dtype=torch.long, device=self.device)
-        return float(self._d[sel].sum() - self.lam * state.data[sel].sum())
-
-    def _evaluate(self, idx: torch.Tensor) -> float:
-        inner = self.kernel[idx][:, idx].sum()
-        return float(self._d[idx].sum() - self.lam * inner)
 
     def __repr__(self) -> str:
         mono = ", monotone" if self.monotone else ""

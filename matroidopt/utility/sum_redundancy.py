@@ -6,13 +6,12 @@ import torch
 
 from .._backend import as_float_tensor, check_total, is_torch
 from ..errors import InvalidInputError
-from .base import Utility, UtilityState
-from .graph_cut import check_symmetric
+from .graph_cut import PairPenalty, check_symmetric
 
 __all__ = ["SumRedundancy"]
 
 
-class SumRedundancy(Utility):
+class SumRedundancy(PairPenalty):
     """Sum redundancy ``f(S) = - sum_{i in S} sum_{j in S} W_ij`` (ordered pairs, the
     diagonal included): the less similar the selected elements are to each other, the higher.
 
@@ -68,25 +67,9 @@ class SumRedundancy(Utility):
         super().__init__(W.shape[0], monotone=zero, submodular=True, nonnegative=zero,
                          device=W.device, dtype=W.dtype, torch_input=is_torch(kernel))
         self.kernel = W
+        self.lam = 1.0
         self._diag = torch.diagonal(W).clone()
-
-    def _init_data(self) -> torch.Tensor:
-        return torch.zeros(self.n, device=self.device, dtype=self.dtype)
-
-    def _gains(self, state: UtilityState, candidates: torch.Tensor) -> torch.Tensor:
-        return -(self._diag[candidates] + 2.0 * state.data[candidates])
-
-    def _add_data(self, state: UtilityState, j: int) -> torch.Tensor:
-        return state.data + self.kernel[j]
-
-    def _value(self, state: UtilityState) -> float:
-        if not state.selected:
-            return 0.0
-        sel = torch.as_tensor(state.selected, dtype=torch.long, device=self.device)
-        return -float(state.data[sel].sum())
-
-    def _evaluate(self, idx: torch.Tensor) -> float:
-        return -float(self.kernel[idx][:, idx].sum())
+        self._d = torch.zeros_like(self._diag)   # no reward: the penalty alone
 
     def __repr__(self) -> str:
         return f"SumRedundancy(n={self.n}, submodular, non-increasing)"
