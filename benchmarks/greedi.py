@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _worker import add_common, write_results
+from _worker import BUSY, add_common, cpu_model, write_results
 
 
 def main() -> None:
@@ -30,6 +30,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--backend", default="faiss")
     ap.add_argument("--utility", choices=["knn", "features"], default="knn")
+    ap.add_argument("--loads", nargs="+", default=["quiet"], choices=["quiet", "busy"],
+                    help="quiet, and/or beside one busy process (the kernel is built quiet)")
     args = ap.parse_args()
 
     import numpy as np
@@ -49,35 +51,47 @@ def main() -> None:
         f = mo.FacilityLocation(K)
         what = f"{args.neighbours}-NN cosine kernel"
     build = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    central = mo.lazy_greedy(f, args.k_select, certificate=False)
+    import subprocess
+    import sys
     res = {"n": args.n, "d": args.d, "neighbours": args.neighbours, "k": args.k_select,
-           "kernel_seconds": build, "central": {"value": central.value,
-                                                "seconds": time.perf_counter() - t0},
-           "runs": []}
-    print("central", central.value, res["central"]["seconds"], flush=True)
-    for w in args.workers:
-        with LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=":0") as cluster, \
-                Client(cluster) as client:
-            for m in args.parts:
-                t0 = time.perf_counter()
-                r = mo.greedi(f, args.k_select, shards=m, seed=0, client=client,
-                              certificate=False)
-                row = {"workers": w, "parts": m, "value": r.value,
-                       "ratio": r.value / central.value, "seconds": time.perf_counter() - t0,
-                       "winner": r.info["winner"], "union": r.info["union_size"]}
-                res["runs"].append(row)
-                print(row, flush=True)
+           "kernel_seconds": build, "cpu": cpu_model(), "central": {}, "runs": []}
+    for load in args.loads:
+        spinner = subprocess.Popen([sys.executable, "-c", BUSY]) if load == "busy" else None
+        try:
+            t0 = time.perf_counter()
+            central = mo.lazy_greedy(f, args.k_select, certificate=False)
+            res["central"][load] = {"value": central.value,
+                                    "seconds": time.perf_counter() - t0}
+            print(load, "central", res["central"][load], flush=True)
+            for w in args.workers:
+                with LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
+                        Client(cluster) as client:
+                    for m in args.parts:
+                        t0 = time.perf_counter()
+                        r = mo.greedi(f, args.k_select, shards=m, seed=0, client=client,
+                                      certificate=False)
+                        row = {"load": load, "workers": w, "parts": m, "value": r.value,
+                               "ratio": r.value / central.value,
+                               "seconds": time.perf_counter() - t0,
+                               "winner": r.info["winner"], "union": r.info["union_size"]}
+                        res["runs"].append(row)
+                        print(row, flush=True)
+        finally:
+            if spinner is not None:
+                spinner.kill()
+                spinner.wait()
+    central = next(iter(res["central"].values()))
     L = [f"# GreeDi: facility location, {what}, "
          f"n = {args.n:,}, d = {args.d}, k = {args.k_select}\n",
-         f"Centralised lazy greedy: value {central.value:.2f}, "
-         f"{res['central']['seconds']:.2f} s (kernel build {build:.1f} s, excluded).\n",
-         "| workers | parts | value ÷ centralised | seconds | winner | union size |",
-         "|---|---|---|---|---|---|"]
+         f"{cpu_model()}. Centralised lazy greedy: value {central['value']:.2f}, "
+         + ", ".join(f"{c['seconds']:.2f} s {load}" for load, c in res["central"].items())
+         + f" (kernel build {build:.1f} s, excluded).\n",
+         "| load | workers | parts | value ÷ centralised | seconds | winner | union size |",
+         "|---|---|---|---|---|---|---|"]
     for r in res["runs"]:
-        L.append(f"| {r['workers']} | {r['parts']} | {r['ratio']:.4f} | {r['seconds']:.2f} | "
-                 f"{r['winner']} | {r['union']} |")
+        L.append(f"| {r['load']} | {r['workers']} | {r['parts']} | {r['ratio']:.4f} | "
+                 f"{r['seconds']:.2f} | {r['winner']} | {r['union']} |")
     write_results(args.out, "greedi" if args.utility == "knn" else "greedi_features", res, L)
 
 

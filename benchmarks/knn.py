@@ -9,6 +9,7 @@ against the exact ones (faiss's flat search; scikit-learn is timed only where it
 
     .venv/bin/python benchmarks/knn.py                    # results/knn.{json,md}
     .venv/bin/python benchmarks/knn.py --sizes 20000 --backends faiss faiss-ivf --data clustered
+    .venv/bin/python benchmarks/knn.py --backends faiss faiss-ivf --loads quiet busy
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from _worker import add_common, ran_as_worker, write_results
+from _worker import BUSY, add_common, cpu_model, ran_as_worker, write_results
 
 
 def worker(cfg: dict) -> dict:
@@ -50,6 +51,8 @@ def main() -> None:
     ap.add_argument("--backends", nargs="+",
                     default=["faiss", "faiss-ivf", "pynndescent", "sklearn"])
     ap.add_argument("--data", choices=["gaussian", "clustered"], default="gaussian")
+    ap.add_argument("--loads", nargs="+", default=["quiet"], choices=["quiet", "busy"],
+                    help="quiet, and/or beside one busy process")
     args = ap.parse_args()
     if ran_as_worker(args, worker):
         return
@@ -58,45 +61,53 @@ def main() -> None:
     import numpy as np
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in args.sizes:
+        for n, load in [(n, load) for n in args.sizes for load in args.loads]:
             found = {}
             for backend in args.backends:
-                cfg = {"n": n, "d": args.d, "k": args.k, "backend": backend,
+                cfg = {"n": n, "d": args.d, "k": args.k, "backend": backend, "load": load,
                        "data": args.data, "out": os.path.join(tmp, f"{backend}_{n}.npz")}
+                spinner = subprocess.Popen([sys.executable, "-c", BUSY]) \
+                    if load == "busy" else None
                 try:
                     p = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)],
                                        capture_output=True, text=True, timeout=args.timeout)
                 except subprocess.TimeoutExpired:
-                    rows.append({"n": n, "backend": backend, "seconds": None,
+                    rows.append({"n": n, "backend": backend, "load": load, "seconds": None,
                                  "note": f"over {args.timeout:.0f} s"})
-                    print(n, backend, "timeout", flush=True)
+                    print(n, backend, load, "timeout", flush=True)
                     continue
+                finally:
+                    if spinner is not None:
+                        spinner.kill()
+                        spinner.wait()
                 if p.returncode != 0:
-                    rows.append({"n": n, "backend": backend, "seconds": None,
+                    rows.append({"n": n, "backend": backend, "load": load, "seconds": None,
                                  "note": p.stderr[-300:]})
                     continue
                 r = json.loads(p.stdout.strip().splitlines()[-1])
                 with np.load(cfg["out"]) as z:
                     found[backend] = np.split(z["indices"], z["indptr"][1:-1])
                 rows.append(r)
-                print(n, backend, round(r["seconds"], 2), flush=True)
+                print(n, backend, load, round(r["seconds"], 2), flush=True)
             exact = found.get("faiss")
             for r in rows:
-                if r["n"] == n and r["backend"] in found and exact is not None:
+                if (r["n"], r.get("load")) == (n, load) and r["backend"] in found \
+                        and exact is not None:
                     got = found[r["backend"]]
                     hits = sum(len(set(a.tolist()) & set(b.tolist()))
                                for a, b in zip(got, exact))
                     r["recall"] = hits / sum(len(b) for b in exact)
-    L = [f"# kNN kernel build: {args.data} features, d = {args.d}, k = {args.k}, cosine, "
-         f"{os.cpu_count()} CPUs\n",
-         "| n | backend | seconds | peak RSS (MiB) | recall vs exact |", "|---|---|---|---|---|"]
+    L = [f"# kNN kernel build: {args.data} features, d = {args.d}, k = {args.k}, cosine\n",
+         f"{cpu_model()}.\n",
+         "| n | load | backend | seconds | peak RSS (MiB) | recall vs exact |",
+         "|---|---|---|---|---|---|"]
     for r in rows:
         sec = f"{r['seconds']:.1f}" if r.get("seconds") is not None else r.get("note", "-")
-        L.append(f"| {r['n']:,} | {r['backend']} | {sec} | "
+        L.append(f"| {r['n']:,} | {r.get('load', 'quiet')} | {r['backend']} | {sec} | "
                  f"{r.get('peak_mib', float('nan')):.0f} | {r.get('recall', float('nan')):.3f} |")
     name = "knn" if args.data == "gaussian" else f"knn_{args.data}"
     write_results(args.out, name, {"data": args.data, "d": args.d, "k": args.k,
-                                   "cpus": os.cpu_count(), "rows": rows}, L)
+                                   "cpu": cpu_model(), "rows": rows}, L)
 
 
 if __name__ == "__main__":

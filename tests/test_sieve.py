@@ -94,6 +94,14 @@ def test_a_growing_maximum_opens_new_guesses_mid_batch():
     assert r.value >= 0.4 * w[-3:].sum()
 
 
+def test_singletons_near_the_largest_float_keep_finite_guesses():
+    # 2 k m overflows a float: the grid is computed in logarithms and capped
+    r = mo.sieve_streaming(mo.Modular([1e308, 1.0, 5e-324]), 2)
+    assert r.value == 1e308 and sorted(r.indices.tolist())[0] == 0
+    tiny = mo.sieve_streaming(mo.Modular([5e-324, 1e-320]), 1)    # subnormal singletons
+    assert tiny.indices.tolist() == [1]
+
+
 def test_the_stream_door():
     f = _fl(20, 0)
     sieve = mo.SieveStreaming(f, 3)

@@ -4,6 +4,7 @@ under a cardinality constraint (Badanidiyuru, Mirzasoleiman, Karbasi, Krause 201
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,8 @@ from .result import Result
 from .spec import SolverSpec, guarantee_kind
 
 __all__ = ["SPEC", "SieveStreaming", "sieve_streaming", "sieve_streaming_guarantee"]
+
+_LOG_MAX = math.log(sys.float_info.max)   # guesses (1 + ε)^i stay finite
 
 
 class _Sieve:
@@ -107,10 +110,11 @@ class SieveStreaming:
         running = np.maximum.accumulate(np.maximum(singles.numpy(), self._m))
         positive = running[running > 0]
         lo = self._grid(float(positive[0])) if positive.size else 0
-        hi = self._grid(2.0 * self.k * float(running[-1]), up=False) if positive.size else -1
+        hi = self._grid(float(running[-1]), up=False, times=2.0 * self.k) \
+            if positive.size else -1
         # every guess some element of the batch sees (the others keep their sets)
         for i in range(lo, hi + 1):
-            v = (1.0 + self.epsilon) ** i
+            v = math.exp(i * self._log_base)
             # an element sees guess v while m <= v <= 2 k m at its arrival
             first = int(np.searchsorted(running, v / (2.0 * self.k), side="left"))
             end = int(np.searchsorted(running, v, side="right"))
@@ -151,13 +155,13 @@ class SieveStreaming:
         check_finite_gains(self.utility, g, cand, len(state))
         return g
 
-    def _grid(self, x: float, up: bool = True) -> int:
-        """The exponent ``i`` of the first grid point ``(1+ε)^i >= x`` (``<= x``: not
-        ``up``), with a margin against rounding in the logarithm."""
-        if x <= 0:
-            return 0
-        t = math.log(x) / self._log_base
-        return math.ceil(t - 1e-9) if up else math.floor(t + 1e-9)
+    def _grid(self, x: float, up: bool = True, times: float = 1.0) -> int:
+        """The exponent ``i`` of the first grid point ``(1+ε)^i >= times · x`` (the last
+        ``<= times · x``: not ``up``), computed in logarithms (``times · x`` may overflow)
+        with a margin against their rounding; never above the largest finite guess."""
+        t = (math.log(x) + math.log(times)) / self._log_base
+        i = math.ceil(t - 1e-9) if up else math.floor(t + 1e-9)
+        return min(i, math.floor(_LOG_MAX / self._log_base))
 
     # ------------------------------------------------------------------ the answer
     @property

@@ -77,7 +77,10 @@ class FacilityLocation(Utility):
     Complexity
     ----------
     ``gains`` on ``B`` candidates costs ``O(B·m)`` (dense), ``O(nnz of their columns)``
-    (sparse) or ``O(B·m·d)`` (features); ``add`` costs ``O(m)``.
+    (sparse) or ``O(B·m·d)`` (features); ``add`` costs ``O(m)``. With numba installed (the
+    ``fast`` extra), dense and sparse CPU kernels of at least ``2^20`` entries compute gains in
+    one compiled pass per candidate (:mod:`matroidopt.utility._fused`; ``MATROIDOPT_NUMBA=0``
+    turns it off).
 
     Examples
     --------
