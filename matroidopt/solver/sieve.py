@@ -14,6 +14,7 @@ import torch
 from .._backend import as_index_tensor, check_int, check_real
 from ..constraint import Constraint
 from ..errors import InvalidInputError
+from ..matroid.uniform import UniformMatroid
 from ..utility.base import Utility, UtilityState, check_finite_gains
 from ._run import Run, as_utility
 from .result import Result
@@ -173,18 +174,12 @@ class SieveStreaming:
         """The best set so far as a :class:`~matroidopt.Result` (its gains replayed in
         order; no certificate: a stream is not revisited)."""
         u = self.utility
-        run = Run("sieve_streaming", u, _cardinality(u.n, self.k), certificate=False,
+        run = Run("sieve_streaming", u, UniformMatroid(u.n, self.k), certificate=False,
                   guarantee=sieve_streaming_guarantee, epsilon=self.epsilon)
         run.calls = self.oracle_calls
         for j in self.selected:
             run.add(j, float(run.gains(torch.tensor([j]))[0]))
         return run.result(elements_seen=self.elements_seen, sieves=len(self._sieves))
-
-
-def _cardinality(n: int, k: int) -> Constraint:
-    from ..matroid.uniform import UniformMatroid
-
-    return UniformMatroid(n, k)
 
 
 def sieve_streaming(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
