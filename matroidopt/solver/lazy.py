@@ -35,18 +35,18 @@ class _WorkingSet:
     A lazy step reads only the working set: bounds outside it never change (only refreshed
     or chosen elements' do, and those are taken from the set), so :attr:`outside` stays an
     upper bound on every element left out, and a step's vector work is ``O(size)`` instead
-    of ``O(n)``. A rebuild (``O(n)``) takes the largest bounds again, with a doubled size if
-    the step already rebuilt, so a step always ends.
+    of ``O(n)``. A rebuild (``O(n)``) takes the largest bounds again, with a doubled size
+    (kept for the rest of the solve) if the step already rebuilt, so a step always ends.
     """
 
     def __init__(self, ub: torch.Tensor, alive: torch.Tensor, size: int) -> None:
-        self.ub, self.alive, self.base = ub, alive, int(size)
-        self.size = self.base
+        self.ub, self.alive, self.size = ub, alive, int(size)
         self.elements, self.outside = self.ub[:0].long(), _NEG
         self._rebuilt = False
         self._take()
 
-    def reset_growth(self) -> None:
+    def new_step(self) -> None:
+        """A step begins: its first rebuild keeps the size."""
         self._rebuilt = False
 
     def rebuild(self) -> None:
@@ -139,7 +139,7 @@ def lazy_greedy(utility: Utility, constraint: Constraint | int, *, seed: Any = N
         run.certify_stale()
         size = batch
         chosen = -1
-        work.reset_growth()
+        work.new_step()
         while True:
             W = work.elements
             live = alive[W]
