@@ -176,10 +176,15 @@ class SieveStreaming:
         u = self.utility
         run = Run("sieve_streaming", u, UniformMatroid(u.n, self.k), certificate=False,
                   guarantee=sieve_streaming_guarantee, epsilon=self.epsilon)
-        run.calls = self.oracle_calls
+        self.replay(run)
+        return run.result(elements_seen=self.elements_seen, sieves=len(self._sieves))
+
+    def replay(self, run: Run) -> None:
+        """Add the best set to ``run`` in its order, with its gains, and count the stream's
+        oracle calls there."""
+        run.calls += self.oracle_calls
         for j in self.selected:
             run.add(j, float(run.gains(torch.tensor([j]))[0]))
-        return run.result(elements_seen=self.elements_seen, sieves=len(self._sieves))
 
 
 def sieve_streaming(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
@@ -231,9 +236,7 @@ def sieve_streaming(utility: Utility, constraint: Constraint | int, *, seed: Any
     sieve = SieveStreaming(u, constraint._max_feasible_size(), epsilon=epsilon)
     for a in range(0, n, batch):
         sieve.partial_fit(order_t[a:a + batch])
-    run.calls = sieve.oracle_calls
-    for j in sieve.selected:
-        run.add(j, float(run.gains(torch.tensor([j]))[0]))
+    sieve.replay(run)
     if n:
         run.certify_fresh()
     return run.result(elements_seen=sieve.elements_seen)
