@@ -85,6 +85,7 @@ from .utility import (
     GraphCut,
     LogDeterminant,
     Modular,
+    MutualInformation,
     ProbabilisticCoverage,
     RestrictedUtility,
     SaturatedCoverage,
@@ -95,8 +96,10 @@ from .utility import (
     UtilityState,
     WeightedCoverage,
     WeightedSum,
+    information,
     knn_kernel,
 )
+from .utility.information import *  # noqa: F403 - the information-measure constructors
 
 __version__ = "0.1.0"
 
@@ -107,6 +110,7 @@ __all__ = [
     "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "SumRedundancy", "knn_kernel",
     "KNN_BACKENDS",
     "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
+    "MutualInformation", "information", *information.__all__,
     "Constraint", "ConstraintState", "Knapsack", "Intersection",
     "Matroid", "UniformMatroid", "FreeMatroid", "PartitionMatroid", "LaminarMatroid",
     "GraphicMatroid",

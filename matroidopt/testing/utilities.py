@@ -21,6 +21,7 @@ import scipy.sparse as sp
 import torch
 
 from ..errors import InvalidInputError
+from ..utility import information
 from ..utility.base import Utility
 from ..utility.combinators import (
     ConditionedUtility,
@@ -34,6 +35,7 @@ from ..utility.feature_based import FeatureBased
 from ..utility.graph_cut import GraphCut
 from ..utility.log_determinant import LogDeterminant
 from ..utility.modular import Modular
+from ..utility.mutual_information import MutualInformation
 from ..utility.probabilistic_coverage import ProbabilisticCoverage
 from ..utility.saturated_coverage import SaturatedCoverage
 from ..utility.sum_redundancy import SumRedundancy
@@ -292,8 +294,9 @@ def check_oracle(f: Utility, *, seed: int = 0, trials: int = 20, tol: float = 1e
 
 _BASE = ("modular", "facility_location", "weighted_coverage", "probabilistic_coverage",
          "graph_cut", "log_determinant", "feature_based", "saturated_coverage",
-         "sum_redundancy")
-_COMBINATORS = ("weighted_sum", "truncated", "conditioned", "restricted")
+         "sum_redundancy", "information")
+_COMBINATORS = ("weighted_sum", "truncated", "conditioned", "restricted",
+                "mutual_information")
 
 # (declared monotone, declared submodular) pairs each family can produce
 _MS = {(True, True)}
@@ -307,10 +310,12 @@ _KINDS: dict[str, set[tuple[bool, bool]]] = {
     "feature_based": _MS,
     "saturated_coverage": _MS,
     "sum_redundancy": {(False, True)},
+    "information": {(True, True), (False, True)},
     "weighted_sum": {(True, True), (False, True), (False, False)},
     "truncated": {(True, True), (False, False)},
     "conditioned": {(True, True), (False, True)},
     "restricted": {(True, True), (False, True)},
+    "mutual_information": {(True, False)},
 }
 
 
@@ -406,6 +411,49 @@ def _saturated_coverage(rng, n, kind):
     return SaturatedCoverage(K, alpha=rng.uniform(0.05, 1.0))
 
 
+def _information(rng, n, kind):
+    """One of the closed-form information measures of :mod:`..utility.information`, over
+    random points ``V`` (the ground set), queries and private points."""
+    d = int(rng.integers(1, 4))
+    V = rng.normal(size=(n, d))
+    Qp, Pp = (rng.normal(size=(int(rng.integers(1, 4)), d)) for _ in range(2))
+    K, KQ, KP = _rbf(V), _rbf(V, Qp), _rbf(V, Pp)
+    eta, nu = rng.uniform(0.3, 2.0), rng.uniform(0.3, 2.0)
+    if not kind[0]:
+        if rng.random() < 0.5:
+            return information.graph_cut_conditional_gain(K, KP, lam=rng.uniform(0.6, 1.0),
+                                                          nu=nu)
+        X = rng.normal(size=(n + len(Pp), d + 2))
+        L = X @ X.T / (d + 2)
+        return information.log_determinant_conditional_gain(
+            L[:n, :n], L[:n, n:], L[n:, n:], lam=rng.uniform(0.2, 0.8), nu=1.0)
+    m = int(rng.integers(2, 2 * n + 3))
+    inc = rng.random((n, m)) < 0.4
+    probs = rng.random((n, m)) * (rng.random((n, m)) < 0.6)
+    query = rng.permutation(m)[:int(rng.integers(1, m + 1))].tolist()
+    private = rng.permutation(m)[:int(rng.integers(0, m))].tolist()
+    w = None if rng.random() < 0.3 else rng.uniform(0.5, 3.0, m)
+    choice = int(rng.integers(0, 11))
+    build = [
+        lambda: information.facility_location_mutual_information(K, KQ, eta=eta),
+        lambda: information.facility_location_variant_mutual_information(KQ, eta=eta),
+        lambda: information.facility_location_conditional_gain(
+            sp.csr_matrix(K * (K > 0.3)) if rng.random() < 0.5 else K, KP, nu=nu),
+        lambda: information.facility_location_conditional_mutual_information(
+            K, KQ, KP, eta=eta, nu=nu),
+        lambda: information.set_cover_mutual_information(inc, query, w),
+        lambda: information.set_cover_conditional_gain(sp.csr_matrix(inc), private, w),
+        lambda: information.set_cover_conditional_mutual_information(inc, query, private, w),
+        lambda: information.probabilistic_coverage_mutual_information(probs, query, w),
+        lambda: information.probabilistic_coverage_conditional_gain(probs, private, w),
+        lambda: information.probabilistic_coverage_conditional_mutual_information(
+            probs, query, private, w),
+        lambda: information.concave_over_modular(
+            KQ, eta=eta, concave=str(rng.choice(["log", "sqrt", "inverse"]))),
+    ]
+    return build[choice]()
+
+
 def _base(rng, n, kind):
     names = [f for f in _BASE if kind in _KINDS[f]]
     return _BUILDERS[str(rng.choice(names))](rng, n, kind)
@@ -446,6 +494,13 @@ def _restricted(rng, n, kind):
     return RestrictedUtility(f, rng.permutation(N)[:n].tolist())
 
 
+def _mutual_information(rng, n, kind):
+    q, p = int(rng.integers(1, 3)), int(rng.integers(0, 2))
+    f = _base(rng, n + q + p, (True, True))
+    order = rng.permutation(n + q + p).tolist()
+    return MutualInformation(f, query=order[:q], private=order[q:q + p])
+
+
 _BUILDERS: dict[str, Callable[[np.random.Generator, int, tuple[bool, bool]], Utility]] = {
     "modular": _modular,
     "facility_location": _facility_location,
@@ -456,10 +511,12 @@ _BUILDERS: dict[str, Callable[[np.random.Generator, int, tuple[bool, bool]], Uti
     "feature_based": _feature_based,
     "saturated_coverage": _saturated_coverage,
     "sum_redundancy": _sum_redundancy,
+    "information": _information,
     "weighted_sum": _weighted_sum,
     "truncated": _truncated,
     "conditioned": _conditioned,
     "restricted": _restricted,
+    "mutual_information": _mutual_information,
 }
 
 

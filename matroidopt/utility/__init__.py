@@ -1,14 +1,17 @@
 """Utilities: submodular (and weakly submodular) set functions with an incremental oracle."""
 
+from . import information
 from .base import CallableUtility, Utility, UtilityState
 from .combinators import ConditionedUtility, RestrictedUtility, TruncatedUtility, WeightedSum
 from .coverage import SetCover, WeightedCoverage
 from .facility_location import FacilityLocation
 from .feature_based import CONCAVE_FUNCTIONS, FeatureBased
 from .graph_cut import GraphCut
+from .information import *  # noqa: F403 - the listed constructors
 from .knn import KNN_BACKENDS, knn_kernel
 from .log_determinant import LogDeterminant
 from .modular import Modular
+from .mutual_information import MutualInformation
 from .probabilistic_coverage import ProbabilisticCoverage
 from .saturated_coverage import SaturatedCoverage
 from .sum_redundancy import SumRedundancy
@@ -19,4 +22,5 @@ __all__ = [
     "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "SumRedundancy", "knn_kernel",
     "KNN_BACKENDS",
     "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
+    "MutualInformation", *information.__all__,
 ]

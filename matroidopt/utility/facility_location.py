@@ -14,7 +14,9 @@ the oracle hooks and the closed-form multilinear extension delegate to it.
 
 The ``max(0, ·)`` baseline (a phantom facility of similarity 0) makes ``f`` normalized,
 monotone and submodular for any real kernel; for a non-negative kernel it is the usual
-facility location of apricot and submodlib.
+facility location of apricot and submodlib. A per-client ``baseline`` ``b >= 0`` (what each
+client already has) gives ``sum_i max(b_i, max_{j in S} K[i, j]) - b_i``: the conditional
+gains of :mod:`matroidopt.utility.information` are built on it.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ class FacilityLocation(Utility):
         a kernel built blockwise, e.g. ``exp(-cdist(X, X))``) is read as its own transpose:
         no ``n × n`` copy is made, and values differ from the strict reading by at most that
         rounding.
+    baseline : array-like of shape (m,), optional
+        What each client already has, ``b_i >= 0`` (default: 0): ``f(S) = sum_i
+        (max(b_i, max_{j in S} K[i, j]) - b_i)``, still monotone, submodular and normalized.
+        ``b_i = max_{p in P} K[i, p]`` gives ``f(S | P)`` for facilities ``P`` outside the
+        ground set.
     device, dtype : optional
         Where and in which precision to compute (default: a torch tensor's own; a numpy or
         scipy input is read as CPU float64, so a float32 numpy kernel is copied: pass
@@ -91,7 +98,7 @@ class FacilityLocation(Utility):
     (1.9, 2.7)
     """
 
-    def __init__(self, kernel, *, device=None, dtype=None) -> None:
+    def __init__(self, kernel, *, baseline=None, device=None, dtype=None) -> None:
         if kernel is None:
             raise InvalidInputError("kernel: expected a 2-D similarity matrix, got None")
         if sp.issparse(kernel):
@@ -122,6 +129,7 @@ class FacilityLocation(Utility):
                          torch_input=torch_input)
         self.n_clients = int(m)
         self._block = max(1, _BLOCK_ELEMENTS // max(self.n_clients, 1))
+        self._set_baseline(baseline)
         if vals.numel() and n:
             top = max(0.0, float(vals.max()))
             if top * m > torch.finfo(vals.dtype).max / 2 and not math.isfinite(
@@ -141,6 +149,7 @@ class FacilityLocation(Utility):
         clients=None,
         gamma: float | None = None,
         block_size: int | None = None,
+        baseline=None,
         device=None,
         dtype=None,
     ) -> FacilityLocation:
@@ -161,6 +170,8 @@ class FacilityLocation(Utility):
             Kernel scale for ``"euclidean"`` and ``"rbf"``.
         block_size : int, optional
             Candidates per kernel block (default: about 4M kernel entries per block).
+        baseline : array-like of shape (m,), optional
+            What each client already has (``>= 0``; see the class).
 
         Memory is ``O(block_size · m + m)``, never ``O(n · m)``.
 
@@ -208,8 +219,24 @@ class FacilityLocation(Utility):
         if block_size is None:
             block_size = max(1, _BLOCK_ELEMENTS // max(self.n_clients, 1))
         self._block = check_int(block_size, "block_size", minimum=1)
+        self._set_baseline(baseline)
         self._kernel.check_scale(clients is None)
         return self
+
+    def _set_baseline(self, baseline) -> None:
+        """Validate and store the clients' baseline (``None``: the 0 baseline)."""
+        if baseline is None:
+            self.baseline, self._baseline_total = None, 0.0
+            return
+        b = as_float_tensor(baseline, "baseline", ndim=1, device=self.device, dtype=self.dtype,
+                            nonnegative=True)
+        if b.numel() != self.n_clients:
+            raise InvalidInputError(f"baseline: expected shape ({self.n_clients},) (one per "
+                                    f"client), got {tuple(b.shape)}")
+        total = float(b.sum()) if b.numel() else 0.0
+        if not math.isfinite(total):
+            raise InvalidInputError(f"baseline: its sum overflows {self.dtype}; rescale it")
+        self.baseline, self._baseline_total = b.contiguous(), total
 
     # ----------------------------------------------------------------- kernel access
     def kernel_block(self, candidates) -> torch.Tensor:
@@ -224,6 +251,8 @@ class FacilityLocation(Utility):
 
     # ----------------------------------------------------------------- oracle
     def _init_data(self):
+        if self.baseline is not None:
+            return self.baseline.clone()
         return torch.zeros(self.n_clients, device=self.device, dtype=self.dtype)
 
     def _gains(self, state, candidates):
@@ -245,26 +274,35 @@ class FacilityLocation(Utility):
         Utility.__init__(out, int(idx.numel()), monotone=True, submodular=True,
                          device=self.device, dtype=self.dtype, torch_input=self.torch_input)
         out.n_clients, out._block = self.n_clients, self._block
+        out.baseline, out._baseline_total = self.baseline, self._baseline_total
         out._kernel = self._kernel.columns(idx)
         return out
 
     def _value(self, state):
-        return float(state.data.sum())
+        return float(state.data.sum()) - self._baseline_total
 
     def _evaluate(self, idx):
-        return float(self._kernel.best(self._init_data(), idx, self._block).sum())
+        best = self._kernel.best(self._init_data(), idx, self._block)
+        return float(best.sum()) - self._baseline_total
 
     def _multilinear(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
         """Per client, the probability that candidate ``j`` is the best present one is
         ``x_j prod_{l better than j}(1 - x_l)``: ``O(m·n log n)``, clients in blocks of about
         1M kernel entries (:func:`._multilinear_forms.best_of_form`, shared among the thread
         policy's workers inside a solve), so the ``n × m`` kernel is never materialised."""
-        return best_of_form(self._kernel.client_rows(), self.n_clients, x, self.device,
+        rows = self._kernel.client_rows()
+        if self.baseline is not None:   # max(b, M) - b = max(0, M - b): shift each client
+            base, read = self.baseline, rows
+
+            def rows(a: int, b: int) -> torch.Tensor:
+                return read(a, b) - base[a:b, None]
+        return best_of_form(rows, self.n_clients, x, self.device,
                             parallel=self._gain_work() is not None)
 
     def __repr__(self) -> str:
+        based = "" if self.baseline is None else ", baseline"
         return (f"FacilityLocation(n={self.n}, clients={self.n_clients}, "
-                f"mode={self._kernel.name!r})")
+                f"mode={self._kernel.name!r}{based})")
 
 
 # ===================================================================== kernel strategies
