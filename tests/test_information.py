@@ -412,3 +412,24 @@ def test_coverage_measures_same_as_submodlib(name):
         mine = mo.greedy(ours, 8)
         assert_same_greedy(ours, mine.indices, [int(i) for i, _ in out], eps=2.0**-23,
                            label=f"submodlib {type(theirs).__name__}")
+
+
+@pytest.mark.parametrize("make", [
+    lambda M, Q: mo.facility_location_mutual_information(M, Q),
+    lambda M, Q: mo.facility_location_variant_mutual_information(Q),
+    lambda M, Q: mo.facility_location_conditional_mutual_information(M, Q, Q),
+    lambda M, Q: mo.graph_cut_mutual_information(Q),
+    lambda M, Q: mo.graph_cut_conditional_gain(M, Q, lam=0.1),
+    lambda M, Q: mo.log_determinant_conditional_gain(M, 0.5 * Q, Q[:NQ] * 0 + np.eye(NQ)),
+    lambda M, Q: mo.concave_over_modular(Q),
+], ids=["flmi", "flvmi", "flcmi", "gcmi", "gccg", "ldcg", "com"])
+def test_results_come_back_in_the_input_array_kind(make):
+    """numpy in, numpy out (the constructors compute with torch inside); torch in, torch out,
+    with the same selection."""
+    G = _kernel(PTS, PTS)
+    M, Q = G[:N, :N], G[:N, N:N + NQ]
+    from_numpy = mo.greedy(make(M, Q), 3)
+    from_torch = mo.greedy(make(torch.as_tensor(M), torch.as_tensor(Q)), 3)
+    assert isinstance(from_numpy.indices, np.ndarray)
+    assert isinstance(from_torch.indices, torch.Tensor)
+    assert from_numpy.indices.tolist() == from_torch.indices.tolist()

@@ -30,8 +30,9 @@ Theory); Iyer et al. (2022), submodlib.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import scipy.sparse as sp
@@ -75,6 +76,18 @@ _CONCAVE = {"log": "log", "logarithmic": "log", "sqrt": "sqrt", "squareRoot": "s
 
 
 # ===================================================================== argument checks
+def _answers_in_input_kind(build: Callable[..., Utility]) -> Callable[..., Utility]:
+    """Decorate a constructor so that solves of its utility return torch tensors only when
+    an input was one (the constructors build torch intermediates from numpy input)."""
+    @functools.wraps(build)
+    def constructor(*args, **kwargs):
+        f = build(*args, **kwargs)
+        f.torch_input = any(isinstance(x, torch.Tensor) for x in (*args, *kwargs.values()))
+        return f
+
+    return constructor
+
+
 def _dense(M, name: str, rows: int | None, device, dtype) -> torch.Tensor:
     """A dense 2-D float tensor (scipy.sparse densified) with ``rows`` rows when given."""
     if M is None:
@@ -173,6 +186,7 @@ def _masked_weights(weights, m: int, query, private) -> np.ndarray:
 
 
 # ===================================================================== facility location
+@_answers_in_input_kind
 def facility_location_mutual_information(kernel, query_kernel, *, eta: float = 1.0,
                                          device=None, dtype=None) -> FacilityLocation:
     """Facility-location mutual information (submodlib's FLMI, Kothawade et al. 2022):
@@ -217,6 +231,7 @@ def facility_location_mutual_information(kernel, query_kernel, *, eta: float = 1
     return FacilityLocation(_clipped(kernel, cap, Q.device, dtype), device=device, dtype=dtype)
 
 
+@_answers_in_input_kind
 def facility_location_variant_mutual_information(query_kernel, *, eta: float = 1.0,
                                                  device=None, dtype=None) -> Utility:
     """Facility-location variant mutual information (submodlib's FLVMI, "FL2MI"):
@@ -253,6 +268,7 @@ def facility_location_variant_mutual_information(query_kernel, *, eta: float = 1
     return WeightedSum([coverage, Modular(_row_best(Q, 1.0))], [1.0, eta])
 
 
+@_answers_in_input_kind
 def facility_location_conditional_gain(kernel, private_kernel, *, nu: float = 1.0,
                                        device=None, dtype=None) -> FacilityLocation:
     """Facility-location conditional gain (submodlib's FLCG):
@@ -288,6 +304,7 @@ def facility_location_conditional_gain(kernel, private_kernel, *, nu: float = 1.
                             dtype=dtype)
 
 
+@_answers_in_input_kind
 def facility_location_conditional_mutual_information(
         kernel, query_kernel, private_kernel, *, eta: float = 1.0, nu: float = 1.0,
         device=None, dtype=None) -> FacilityLocation:
@@ -325,6 +342,7 @@ def facility_location_conditional_mutual_information(
 
 
 # ===================================================================== graph cut
+@_answers_in_input_kind
 def graph_cut_mutual_information(query_kernel, *, device=None, dtype=None) -> Modular:
     """Graph-cut mutual information (submodlib's GCMI): ``I(A; Q) = sum_{j in A} sum_{q in Q}
     s_jq``, a modular function (monotone when the similarities are non-negative).
@@ -348,6 +366,7 @@ def graph_cut_mutual_information(query_kernel, *, device=None, dtype=None) -> Mo
     return Modular(Q.sum(1))
 
 
+@_answers_in_input_kind
 def graph_cut_conditional_gain(kernel, private_kernel, *, lam: float = 0.5, nu: float = 1.0,
                                device=None, dtype=None) -> Utility:
     """Graph-cut conditional gain (submodlib's GCCG): ``f(A | P) = sum_{j in A} sum_{i in V}
@@ -421,6 +440,7 @@ def _log_det(M: torch.Tensor, lam: float) -> LogDeterminant:
             f"{reason}; lower eta / nu or check the blocks agree") from None
 
 
+@_answers_in_input_kind
 def log_determinant_mutual_information(kernel, query_kernel, query_query_kernel, *,
                                        lam: float = 1.0, eta: float = 1.0, device=None,
                                        dtype=None) -> MutualInformation:
@@ -469,6 +489,7 @@ def log_determinant_mutual_information(kernel, query_kernel, query_query_kernel,
     return MutualInformation(f, query=range(n, n + VQ.shape[1]))
 
 
+@_answers_in_input_kind
 def log_determinant_conditional_gain(kernel, private_kernel, private_private_kernel, *,
                                      lam: float = 1.0, nu: float = 1.0, device=None,
                                      dtype=None) -> Utility:
@@ -512,6 +533,7 @@ def log_determinant_conditional_gain(kernel, private_kernel, private_private_ker
                                                  device=K.device))], [1.0, 1.0])
 
 
+@_answers_in_input_kind
 def log_determinant_conditional_mutual_information(
         kernel, query_kernel, query_query_kernel, private_kernel, private_private_kernel,
         query_private_kernel, *, lam: float = 1.0, eta: float = 1.0, nu: float = 1.0,
@@ -558,6 +580,7 @@ def log_determinant_conditional_mutual_information(
 
 
 # ===================================================================== coverage
+@_answers_in_input_kind
 def set_cover_mutual_information(incidence, query_concepts, weights=None, *, device=None,
                                  dtype=None) -> WeightedCoverage:
     """Set-cover mutual information (submodlib's SetCoverMI): ``I(A; Q) = w(γ(A) ∩ Q)``,
@@ -588,6 +611,7 @@ def set_cover_mutual_information(incidence, query_concepts, weights=None, *, dev
                             device=device, dtype=dtype)
 
 
+@_answers_in_input_kind
 def set_cover_conditional_gain(incidence, private_concepts, weights=None, *, device=None,
                                dtype=None) -> WeightedCoverage:
     """Set-cover conditional gain (submodlib's SetCoverCG): ``f(A | P) = w(γ(A) \\ P)``, the
@@ -605,6 +629,7 @@ def set_cover_conditional_gain(incidence, private_concepts, weights=None, *, dev
                             device=device, dtype=dtype)
 
 
+@_answers_in_input_kind
 def set_cover_conditional_mutual_information(incidence, query_concepts, private_concepts,
                                              weights=None, *, device=None,
                                              dtype=None) -> WeightedCoverage:
@@ -625,6 +650,7 @@ def set_cover_conditional_mutual_information(incidence, query_concepts, private_
         device=device, dtype=dtype)
 
 
+@_answers_in_input_kind
 def probabilistic_coverage_mutual_information(probabilities, query_concepts, weights=None, *,
                                               device=None,
                                               dtype=None) -> ProbabilisticCoverage:
@@ -651,6 +677,7 @@ def probabilistic_coverage_mutual_information(probabilities, query_concepts, wei
                                  device=device, dtype=dtype)
 
 
+@_answers_in_input_kind
 def probabilistic_coverage_conditional_gain(probabilities, private_concepts, weights=None, *,
                                             device=None,
                                             dtype=None) -> ProbabilisticCoverage:
@@ -669,6 +696,7 @@ def probabilistic_coverage_conditional_gain(probabilities, private_concepts, wei
                                  device=device, dtype=dtype)
 
 
+@_answers_in_input_kind
 def probabilistic_coverage_conditional_mutual_information(
         probabilities, query_concepts, private_concepts, weights=None, *, device=None,
         dtype=None) -> ProbabilisticCoverage:
@@ -690,6 +718,7 @@ def probabilistic_coverage_conditional_mutual_information(
 
 
 # ===================================================================== concave over modular
+@_answers_in_input_kind
 def concave_over_modular(query_kernel, *, eta: float = 1.0, concave: str = "log",
                          device=None, dtype=None) -> Utility:
     """Concave-over-modular mutual information (submodlib's ConcaveOverModularFunction):
