@@ -135,7 +135,7 @@ def test_utility_families_lists_every_family():
         "modular", "facility_location", "weighted_coverage", "probabilistic_coverage",
         "graph_cut", "log_determinant", "feature_based", "saturated_coverage",
         "sum_redundancy", "information", "weighted_sum", "truncated", "conditioned",
-        "restricted", "mutual_information"}
+        "restricted", "mutual_information", "clustered"}
 
 
 # ----------------------------------------------------------------------------- backends

@@ -23,6 +23,7 @@ import torch
 from ..errors import InvalidInputError
 from ..utility import information
 from ..utility.base import Utility
+from ..utility.clustered import ClusteredUtility
 from ..utility.combinators import (
     ConditionedUtility,
     RestrictedUtility,
@@ -296,7 +297,7 @@ _BASE = ("modular", "facility_location", "weighted_coverage", "probabilistic_cov
          "graph_cut", "log_determinant", "feature_based", "saturated_coverage",
          "sum_redundancy", "information")
 _COMBINATORS = ("weighted_sum", "truncated", "conditioned", "restricted",
-                "mutual_information")
+                "mutual_information", "clustered")
 
 # (declared monotone, declared submodular) pairs each family can produce
 _MS = {(True, True)}
@@ -316,6 +317,7 @@ _KINDS: dict[str, set[tuple[bool, bool]]] = {
     "conditioned": {(True, True), (False, True)},
     "restricted": {(True, True), (False, True)},
     "mutual_information": {(True, False)},
+    "clustered": {(True, True), (False, True)},
 }
 
 
@@ -501,6 +503,16 @@ def _mutual_information(rng, n, kind):
     return MutualInformation(f, query=order[:q], private=order[q:q + p])
 
 
+def _clustered(rng, n, kind):
+    c = int(rng.integers(1, min(n, 3) + 1))
+    labels = np.concatenate([np.arange(c), rng.integers(0, c, n - c)])
+    rng.shuffle(labels)
+    # one part of the drawn kind (the sum is non-monotone when one part is), the rest monotone
+    odd = int(rng.integers(c))
+    return ClusteredUtility.from_labels(labels, lambda idx: _base(
+        rng, idx.size, kind if int(labels[idx[0]]) == odd else (True, True)))
+
+
 _BUILDERS: dict[str, Callable[[np.random.Generator, int, tuple[bool, bool]], Utility]] = {
     "modular": _modular,
     "facility_location": _facility_location,
@@ -517,6 +529,7 @@ _BUILDERS: dict[str, Callable[[np.random.Generator, int, tuple[bool, bool]], Uti
     "conditioned": _conditioned,
     "restricted": _restricted,
     "mutual_information": _mutual_information,
+    "clustered": _clustered,
 }
 
 

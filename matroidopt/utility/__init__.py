@@ -2,6 +2,7 @@
 
 from . import information
 from .base import CallableUtility, Utility, UtilityState
+from .clustered import ClusteredUtility, cluster_labels
 from .combinators import ConditionedUtility, RestrictedUtility, TruncatedUtility, WeightedSum
 from .coverage import SetCover, WeightedCoverage
 from .facility_location import FacilityLocation
@@ -22,5 +23,5 @@ __all__ = [
     "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "SumRedundancy", "knn_kernel",
     "KNN_BACKENDS",
     "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
-    "MutualInformation", *information.__all__,
+    "MutualInformation", "ClusteredUtility", "cluster_labels", *information.__all__,
 ]
