@@ -18,6 +18,7 @@ enumerating the feasible sets with the independent feasibility oracles of
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -57,10 +58,12 @@ def _sample_constraint(kind: str):
     return BUILDERS[kind](np.random.default_rng(0), 6)[0]
 
 
-def applicable_solvers(kind: str) -> list[str]:
-    """The registered solvers whose spec accepts this kind of constraint."""
+def applicable_solvers(kind: str, utility=None) -> list[str]:
+    """The registered solvers whose spec accepts this kind of constraint (and ``utility``,
+    when given: a solver may require a utility hook, e.g. dispersion_greedy)."""
     c = _sample_constraint(kind)
-    return [name for name, spec in mo.SOLVER_SPECS.items() if spec.accepts_kind(c)]
+    return [name for name, spec in mo.SOLVER_SPECS.items() if spec.accepts_kind(c)
+            and (utility is None or spec.accepts_utility(utility))]
 
 
 def _expected_solvers(kind: str) -> set[str]:
@@ -71,11 +74,22 @@ def _expected_solvers(kind: str) -> set[str]:
     if kind == "knapsack":
         solvers.add("cost_benefit_greedy")
     if kind == "uniform":
-        solvers |= {"random_greedy", "sieve_streaming"}
+        solvers |= {"random_greedy", "sieve_streaming", "dispersion_greedy"}
     if kind == "free":   # no constraint: U(n, n) to every solver that takes a cardinality
         solvers |= {"residual_random_greedy", "continuous_greedy", "greedi", "random_greedy",
-                    "sieve_streaming", "double_greedy"}
+                    "sieve_streaming", "double_greedy", "dispersion_greedy"}
     return solvers
+
+
+def test_dispersion_greedy_runs_on_dispersion_utilities_only():
+    f = mo.Modular(np.linspace(1.0, 2.0, 6))
+    assert "dispersion_greedy" not in applicable_solvers("uniform", f)
+    d = mo.DisparitySum.from_features(np.arange(12.0).reshape(6, 2))
+    assert "dispersion_greedy" in applicable_solvers("uniform", d)
+    with pytest.raises(InvalidInputError, match=r"^utility: dispersion_greedy needs "):
+        mo.maximize(f, 3, solver="dispersion_greedy")
+    with pytest.raises(InvalidInputError, match=r"^utility: dispersion_greedy needs "):
+        mo.dispersion_greedy(f, 3)
 
 
 @pytest.mark.parametrize("kind", CONSTRAINT_KINDS)
@@ -125,7 +139,7 @@ def test_contract(kind, family, data):
     results = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AssumptionWarning)
-        for solver in applicable_solvers(kind):
+        for solver in applicable_solvers(kind, utility):
             seeds = SEEDS[:SEED_COUNT.get(solver, len(SEEDS))] if solver in RANDOMISED \
                 else SEEDS[:1]
             options = dict(SOLVER_OPTIONS.get(solver, {}))
@@ -135,8 +149,15 @@ def test_contract(kind, family, data):
                     for s in seeds]
             again = mo.maximize(utility, constraint, solver=solver, seed=SEEDS[0], **options)
             assert np.asarray(again.indices).tolist() == np.asarray(runs[0].indices).tolist()
+            target = opt
+            if solver == "dispersion_greedy":   # its problem: exactly min(k, n) elements
+                size = min(constraint._max_feasible_size(), n)
+                assert runs[0].info["problem"] == f"exactly {size} elements"
+                assert len(runs[0].indices) == size
+                target = max(utility.evaluate(list(S))
+                             for S in itertools.combinations(range(n), size))
             for r in runs:
-                check_run(r, utility, oracle, opt, n)
+                check_run(r, utility, oracle, target, n)
             results[solver] = runs
             g = runs[0].guarantee
             if g is None:
@@ -145,11 +166,11 @@ def test_contract(kind, family, data):
             if runs[0].expected:
                 # a confidence margin of Z standard errors of the mean over seeds
                 margin = Z * values.std(ddof=1) / np.sqrt(len(values))
-                assert values.mean() >= g * opt - margin - TOL * scale, \
-                    f"{solver}: mean {values.mean()} < {g} x OPT {opt} - {margin}"
+                assert values.mean() >= g * target - margin - TOL * scale, \
+                    f"{solver}: mean {values.mean()} < {g} x OPT {target} - {margin}"
             else:
-                assert values.min() >= g * opt - TOL * scale, \
-                    f"{solver}: {values.min()} < {g} x OPT {opt}"
+                assert values.min() >= g * target - TOL * scale, \
+                    f"{solver}: {values.min()} < {g} x OPT {target}"
     greedy, lazy = results["greedy"][0], results["lazy_greedy"][0]
     if utility.submodular and utility.gains_are_exact:
         assert np.asarray(lazy.indices).tolist() == np.asarray(greedy.indices).tolist()
@@ -176,8 +197,10 @@ def test_a_solve_validates_its_problem_once(kind, monkeypatch):
     c = _sample_constraint(kind)
     proxy = mo.Utility.from_callable(lambda S: float(len(S)), 6, monotone=True,
                                      submodular=False)  # lazy_greedy falls back to greedy
+    dispersion = mo.DisparitySum.from_features(np.arange(12.0).reshape(6, 2))
     for name in applicable_solvers(kind):
-        for f in (mo.Modular(np.linspace(1.0, 2.0, 6)), proxy):
+        utilities = [mo.Modular(np.linspace(1.0, 2.0, 6)), proxy, dispersion]
+        for f in [u for u in utilities if mo.SOLVER_SPECS[name].accepts_utility(u)]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", AssumptionWarning)
                 for call in ("maximize", "direct"):

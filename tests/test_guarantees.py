@@ -65,6 +65,11 @@ def independent_guarantee(solver: str, utility, constraint, **options):
     ``matroidopt.certificate``: (None, False) outside every row."""
     mono, sub = utility.monotone, utility.submodular
     gamma = utility.weak_submodularity if mono and utility.gains_are_exact else None
+    if solver == "dispersion_greedy":   # Ravi, Rosenkrantz, Tayi (1994); Birnbaum, Goldman
+        spread = utility._dispersion()
+        ok = spread is not None and spread.metric and constraint.kind in (
+            "cardinality", "unconstrained")
+        return (0.5, False) if ok else (None, False)
     if solver == "double_greedy":    # Buchbinder, Feldman, Naor, Schwartz (2012)
         if sub and utility.nonnegative and constraint.kind == "unconstrained":
             return (0.5, True) if options.get("randomized", True) else (1 / 3, False)

@@ -100,8 +100,8 @@ def test_declared_properties_hold(family, data):
     vals = np.array([f.evaluate(S) for S in _all_subsets(f.n)])
     if f.submodular:
         check_submodular(f)  # checks monotonicity too when declared
-    elif f.monotone:  # mutual information: monotone, not declared submodular
-        assert family == "mutual_information"
+    elif f.monotone:  # mutual information, disparity-sum: monotone, not declared submodular
+        assert family in ("mutual_information", "disparity_sum")
         _check_monotone(f)
     check_oracle(f, trials=3)
     if f.normalized:
@@ -134,7 +134,8 @@ def test_utility_families_lists_every_family():
     assert set(utility_families()) == {
         "modular", "facility_location", "weighted_coverage", "probabilistic_coverage",
         "graph_cut", "log_determinant", "feature_based", "saturated_coverage",
-        "sum_redundancy", "information", "weighted_sum", "truncated", "conditioned",
+        "sum_redundancy", "information", "disparity_sum", "disparity_min", "weighted_sum",
+        "truncated", "conditioned",
         "restricted", "mutual_information", "clustered"}
 
 

@@ -2,6 +2,7 @@
 registered by name; :func:`maximize` dispatches."""
 
 from .continuous import FractionalResult, continuous_greedy, measured_continuous_greedy
+from .dispersion import dispersion_greedy
 from .double_greedy import double_greedy
 from .greedi import greedi
 from .greedy import greedy
@@ -32,5 +33,5 @@ __all__ = [
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy", "continuous_greedy", "modular_greedy",
     "measured_continuous_greedy", "FractionalResult", "greedi", "double_greedy",
-    "sieve_streaming", "SieveStreaming",
+    "sieve_streaming", "SieveStreaming", "dispersion_greedy",
 ]

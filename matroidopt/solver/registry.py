@@ -6,10 +6,13 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..constraint import Constraint
 from ..errors import InvalidInputError
 from ..utility.base import Utility
 from .continuous import SPEC as CONTINUOUS_GREEDY
+from .dispersion import SPEC as DISPERSION_GREEDY
 from .double_greedy import SPEC as DOUBLE_GREEDY
 from .greedi import SPEC as GREEDI
 from .greedy import SPEC as GREEDY
@@ -100,7 +103,7 @@ def get_solver(name: str) -> Callable[..., Result]:
 
 for _spec in (GREEDY, LAZY_GREEDY, STOCHASTIC_GREEDY, RESIDUAL_RANDOM_GREEDY, COST_BENEFIT_GREEDY,
               RANDOM_GREEDY, CONTINUOUS_GREEDY, MODULAR_GREEDY, GREEDI, DOUBLE_GREEDY,
-              SIEVE_STREAMING):
+              SIEVE_STREAMING, DISPERSION_GREEDY):
     _add(_spec)
 
 #: Human-readable guarantee table, (solver, constraint kind, utility class, ratio): the rows
@@ -133,12 +136,20 @@ def guarantee(solver: str, utility: Utility, constraint: Constraint, **options: 
 
 def auto_solver(utility: Utility, constraint: Constraint | int) -> str:
     """The solver ``maximize(..., solver="auto")`` picks: ``cost_benefit_greedy`` for a
-    :class:`~matroidopt.Knapsack`, ``double_greedy`` for a non-monotone submodular utility
+    :class:`~matroidopt.Knapsack`, ``dispersion_greedy`` for a dispersion utility
+    (:class:`~matroidopt.DisparitySum`, :class:`~matroidopt.DisparityMin`) under a
+    cardinality constraint, ``double_greedy`` for a non-monotone submodular utility
     without a constraint (``None`` or a :class:`~matroidopt.FreeMatroid`), ``lazy_greedy``
     for a submodular utility with exact gains, ``greedy`` otherwise."""
     kind = "unconstrained" if constraint is None else getattr(constraint, "kind", None)
+    if isinstance(constraint, (int, np.integer)) and not isinstance(constraint, bool):
+        kind = "cardinality"
     if kind == "knapsack":
         return "cost_benefit_greedy"
+    dispersion = getattr(utility, "_dispersion", None)
+    if kind in ("cardinality", "unconstrained") and callable(dispersion) \
+            and dispersion() is not None:
+        return "dispersion_greedy"
     if kind == "unconstrained" and getattr(utility, "submodular", False) \
             and not getattr(utility, "monotone", True):
         return "double_greedy"

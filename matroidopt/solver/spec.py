@@ -112,6 +112,11 @@ class SolverSpec:
     body : callable or None
         The solver's trusted body, called with an admitted utility and constraint; None
         (a solver registered from outside) means ``fn`` itself.
+    requires : callable or None
+        ``requires(utility) -> bool``: the utilities the solver runs on, asked through a
+        utility hook (e.g. ``_dispersion``); None: any utility.
+    requires_note : str
+        What ``requires`` asks for, in words (said when a utility is refused).
     """
 
     name: str
@@ -121,6 +126,9 @@ class SolverSpec:
     accepts: tuple[str, ...] | None = None
     accepts_note: str = ""
     body: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+    requires: Callable[[Utility], bool] | None = field(default=None, repr=False,
+                                                       compare=False)
+    requires_note: str = ""
 
     def __post_init__(self) -> None:
         if self.accepts is not None:
@@ -132,7 +140,8 @@ class SolverSpec:
     @classmethod
     def declare(cls, name: str, body: Callable[..., Any], guarantee: Guarantee = no_guarantee,
                 rows: tuple = (), *, accepts: tuple[str, ...] | None = None,
-                accepts_note: str = "") -> SolverSpec:
+                accepts_note: str = "", requires: Callable[[Utility], bool] | None = None,
+                requires_note: str = "") -> SolverSpec:
         """The spec of a built-in solver whose ``body`` trusts its inputs: ``fn`` is the
         public function (the body's name, signature and docstring) that admits the problem
         once and runs the body."""
@@ -144,8 +153,13 @@ class SolverSpec:
             with solve_threads():
                 return body(u, c, *args, **options)
 
-        spec = cls(name, fn, guarantee, tuple(rows), accepts, accepts_note, body)
+        spec = cls(name, fn, guarantee, tuple(rows), accepts, accepts_note, body,
+                   requires, requires_note)
         return spec
+
+    def accepts_utility(self, utility: Utility) -> bool:
+        """Whether the solver runs on ``utility`` (its ``requires``; any utility when None)."""
+        return self.requires is None or bool(self.requires(utility))
 
     def accepts_kind(self, constraint: Constraint) -> bool:
         """Whether the solver runs on ``constraint`` (by its kind). No constraint (a
@@ -175,6 +189,10 @@ class SolverSpec:
                 f"{' or '.join(CONSTRAINT_KINDS[k] for k in kinds)}, "
                 f"got {type(constraint).__name__}"
                 + (f" ({self.accepts_note})" if self.accepts_note else ""))
+        if not self.accepts_utility(u):
+            raise InvalidInputError(
+                f"utility: {self.name} needs {self.requires_note or 'another utility'}, "
+                f"got {u!r}")
         return u, c
 
     def run(self, utility: Utility, constraint: Constraint, **options: Any) -> Any:

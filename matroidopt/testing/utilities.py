@@ -31,6 +31,7 @@ from ..utility.combinators import (
     WeightedSum,
 )
 from ..utility.coverage import WeightedCoverage
+from ..utility.dispersion import DisparityMin, DisparitySum
 from ..utility.facility_location import FacilityLocation
 from ..utility.feature_based import FeatureBased
 from ..utility.graph_cut import GraphCut
@@ -295,7 +296,7 @@ def check_oracle(f: Utility, *, seed: int = 0, trials: int = 20, tol: float = 1e
 
 _BASE = ("modular", "facility_location", "weighted_coverage", "probabilistic_coverage",
          "graph_cut", "log_determinant", "feature_based", "saturated_coverage",
-         "sum_redundancy", "information")
+         "sum_redundancy", "information", "disparity_sum", "disparity_min")
 _COMBINATORS = ("weighted_sum", "truncated", "conditioned", "restricted",
                 "mutual_information", "clustered")
 
@@ -312,6 +313,8 @@ _KINDS: dict[str, set[tuple[bool, bool]]] = {
     "saturated_coverage": _MS,
     "sum_redundancy": {(False, True)},
     "information": {(True, True), (False, True)},
+    "disparity_sum": {(True, False)},
+    "disparity_min": {(False, False)},
     "weighted_sum": {(True, True), (False, True), (False, False)},
     "truncated": {(True, True), (False, False)},
     "conditioned": {(True, True), (False, True)},
@@ -456,6 +459,19 @@ def _information(rng, n, kind):
     return build[choice]()
 
 
+def _dispersion(cls):
+    def build(rng, n, kind):
+        X = rng.normal(size=(n, int(rng.integers(1, 4))))
+        how = rng.random()
+        if how < 0.4:
+            return cls.from_features(X, metric="euclidean")
+        if how < 0.7:   # 1 - rbf similarity: the metric check decides
+            return cls(kernel=_rbf(X))
+        D = rng.uniform(0.0, 2.0, (n, n))
+        return cls(distances=(D + D.T) / 2)
+    return build
+
+
 def _base(rng, n, kind):
     names = [f for f in _BASE if kind in _KINDS[f]]
     return _BUILDERS[str(rng.choice(names))](rng, n, kind)
@@ -472,7 +488,7 @@ def _weighted_sum(rng, n, kind):
             parts.append(_base(rng, n, (False, True)))
             weights.append(rng.uniform(0.2, 2.0))
     elif kind == (False, False):
-        names = [f for f in _BASE if f != "modular"]
+        names = [f for f in _BASE if f != "modular" and (True, True) in _KINDS[f]]
         parts.append(_BUILDERS[str(rng.choice(names))](rng, n, (True, True)))
         weights.append(-rng.uniform(0.2, 1.0))
     return WeightedSum(parts, weights)
@@ -524,6 +540,8 @@ _BUILDERS: dict[str, Callable[[np.random.Generator, int, tuple[bool, bool]], Uti
     "saturated_coverage": _saturated_coverage,
     "sum_redundancy": _sum_redundancy,
     "information": _information,
+    "disparity_sum": _dispersion(DisparitySum),
+    "disparity_min": _dispersion(DisparityMin),
     "weighted_sum": _weighted_sum,
     "truncated": _truncated,
     "conditioned": _conditioned,

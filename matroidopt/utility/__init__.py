@@ -5,6 +5,7 @@ from .base import CallableUtility, Utility, UtilityState
 from .clustered import ClusteredUtility, cluster_labels
 from .combinators import ConditionedUtility, RestrictedUtility, TruncatedUtility, WeightedSum
 from .coverage import SetCover, WeightedCoverage
+from .dispersion import DisparityMin, DisparitySum
 from .facility_location import FacilityLocation
 from .feature_based import CONCAVE_FUNCTIONS, FeatureBased
 from .graph_cut import GraphCut
@@ -23,5 +24,6 @@ __all__ = [
     "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "SumRedundancy", "knn_kernel",
     "KNN_BACKENDS",
     "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
-    "MutualInformation", "ClusteredUtility", "cluster_labels", *information.__all__,
+    "MutualInformation", "ClusteredUtility", "cluster_labels", "DisparitySum",
+    "DisparityMin", *information.__all__,
 ]

@@ -177,6 +177,13 @@ class Utility(abc.ABC):
         """Hook: the weights ``w`` of a modular utility, else None (the default)."""
         return None
 
+    def _dispersion(self) -> Any:
+        """Hook: a :class:`~matroidopt.utility.dispersion.Dispersion` (the kind, ``"sum"`` or
+        ``"min"``, the distance matrix and whether it is a metric) for a dispersion utility,
+        read by :func:`~matroidopt.dispersion_greedy`; None (the default) for every other
+        utility."""
+        return None
+
     def _gain_work(self) -> int | None:
         """Hook: about how many kernel entries (or like units of memory-bound work) one
         candidate's gain reads, for a utility whose ``_gains`` may be called concurrently
