@@ -78,6 +78,7 @@ from .solver import (
 )
 from .utility import (
     CONCAVE_FUNCTIONS,
+    KERNEL_STYLES,
     KNN_BACKENDS,
     CallableUtility,
     ClusteredUtility,
@@ -103,6 +104,7 @@ from .utility import (
     cluster_labels,
     information,
     knn_kernel,
+    similarity_kernel,
 )
 from .utility.information import *  # noqa: F403 - the information-measure constructors
 
@@ -113,7 +115,7 @@ __all__ = [
     "Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation",
     "WeightedCoverage", "SetCover", "ProbabilisticCoverage", "GraphCut", "LogDeterminant",
     "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "SumRedundancy", "knn_kernel",
-    "KNN_BACKENDS",
+    "KNN_BACKENDS", "similarity_kernel", "KERNEL_STYLES",
     "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
     "MutualInformation", "ClusteredUtility", "cluster_labels", "DisparitySum", "DisparityMin",
     "information",

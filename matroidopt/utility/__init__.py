@@ -10,6 +10,7 @@ from .facility_location import FacilityLocation
 from .feature_based import CONCAVE_FUNCTIONS, FeatureBased
 from .graph_cut import GraphCut
 from .information import *  # noqa: F403 - the listed constructors
+from .kernels import KERNEL_STYLES, similarity_kernel
 from .knn import KNN_BACKENDS, knn_kernel
 from .log_determinant import LogDeterminant
 from .modular import Modular
@@ -22,7 +23,7 @@ __all__ = [
     "Utility", "UtilityState", "CallableUtility", "Modular", "FacilityLocation",
     "WeightedCoverage", "SetCover", "ProbabilisticCoverage", "GraphCut", "LogDeterminant",
     "FeatureBased", "CONCAVE_FUNCTIONS", "SaturatedCoverage", "SumRedundancy", "knn_kernel",
-    "KNN_BACKENDS",
+    "KNN_BACKENDS", "similarity_kernel", "KERNEL_STYLES",
     "WeightedSum", "TruncatedUtility", "ConditionedUtility", "RestrictedUtility",
     "MutualInformation", "ClusteredUtility", "cluster_labels", "DisparitySum",
     "DisparityMin", *information.__all__,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 
 from .._backend import as_float_tensor, check_real, check_total, is_torch
@@ -83,12 +85,22 @@ class GraphCut(PairPenalty):
     * normalized always; non-negative for ``lam <= 1`` (and when monotone). ``lam = 1`` is the
       (non-monotone, non-negative) cut function ``sum_{i not in S} sum_{j in S} W_ij``.
 
+    A directed (asymmetric) similarity, e.g. a kNN graph whose row ``i`` holds ``i``'s
+    neighbours, is accepted with ``directed=True``: ``f`` stays submodular for every
+    non-negative ``W`` (the gain ``sum_i W_ij - lam (W_jj + sum_{i in S} (W_ij + W_ji))``
+    only falls as ``S`` grows), with the representativeness of ``j`` its column sum
+    ``sum_i W_ij`` (how similar the ground set is to ``j``, as submodlib reads it) and the
+    redundancy of a pair its two directions together.
+
     Parameters
     ----------
-    kernel : array-like of shape (n, n)
-        Symmetric non-negative similarity ``W`` (``scipy.sparse`` input is densified).
+    kernel : array-like or scipy.sparse matrix of shape (n, n)
+        Non-negative similarity ``W``, symmetric unless ``directed`` (``scipy.sparse`` input
+        is densified).
     lam : float, default 0.5
         Redundancy penalty, ``>= 0``.
+    directed : bool, default False
+        Accept an asymmetric ``W`` (see above); a symmetric one gives the same function.
     device, dtype : optional
         Where and in which precision to compute (default: the input's, else CPU float64).
 
@@ -115,29 +127,46 @@ class GraphCut(PairPenalty):
     False
     """
 
-    def __init__(self, kernel, lam: float = 0.5, *, device=None, dtype=None) -> None:
+    def __init__(self, kernel, lam: float = 0.5, *, directed: bool = False, device=None,
+                 dtype=None) -> None:
         if kernel is None:
             raise InvalidInputError("kernel: expected a symmetric (n, n) matrix, got None")
         lam = check_real(lam, "lam", low=0.0)
+        if not isinstance(directed, (bool, np.bool_)):
+            raise InvalidInputError(f"directed: expected True or False, got {directed!r}")
+        if sp.issparse(kernel):
+            kernel = kernel.toarray()
         W = as_float_tensor(kernel, "kernel", ndim=2, device=device, dtype=dtype,
                             nonnegative=True)
-        W = check_symmetric(W, "kernel").contiguous()
-        d = W.sum(0)
+        if directed:
+            if W.shape[0] != W.shape[1]:
+                raise InvalidInputError(f"kernel: expected a square (n, n) matrix, got shape "
+                                        f"{tuple(W.shape)}")
+            d = W.sum(0)                 # column sums: the ground set's similarity to j
+            W = (W / 2 + W.T / 2).contiguous()   # a pair's redundancy, both directions
+        else:
+            W = check_symmetric(W, "kernel").contiguous()
+            d = W.sum(0)
         # every value and gain is at most (1 + 3 lam) · sum(W) in magnitude (W >= 0)
         total = float(W.sum()) if W.numel() else 0.0
         check_total(total, "kernel", "the sum of the kernel's entries", W.dtype)
         check_total((1.0 + 3.0 * lam) * total, "lam", "(1 + 3 lam) · sum(kernel)", W.dtype)
         diag = torch.diagonal(W).clone()
-        worst_gain = d * (1.0 - 2.0 * lam) + lam * diag  # gain of j given S = V - {j}
-        monotone = lam <= 0.5 or bool((worst_gain >= 0).all())
+        # the gain of j given S = V - {j}: d_j - lam (W_jj + 2 sum_{i != j} W_ij)
+        worst_gain = d - lam * (2.0 * W.sum(0) - diag)
+        # lam <= 1/2 suffices when W is symmetric (s_j <= d_j - W_jj); a directed W may have
+        # more weight leaving j than arriving, so only the worst-case gains decide there
+        monotone = (lam <= 0.5 and not directed) or bool((worst_gain >= 0).all())
         super().__init__(W.shape[0], monotone=monotone, submodular=True,
                          nonnegative=monotone or lam <= 1.0, device=W.device, dtype=W.dtype,
                          torch_input=is_torch(kernel))
         self.kernel = W
         self.lam = lam
+        self.directed = bool(directed)
         self._d = d
         self._diag = diag
 
     def __repr__(self) -> str:
         mono = ", monotone" if self.monotone else ""
-        return f"GraphCut(n={self.n}, lam={self.lam}{mono}, submodular)"
+        directed = ", directed" if self.directed else ""
+        return f"GraphCut(n={self.n}, lam={self.lam}{directed}{mono}, submodular)"

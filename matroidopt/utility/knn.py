@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from .._backend import check_int, check_real
 from ..errors import InvalidInputError
+from .kernels import KERNEL_STYLES
 
 __all__ = ["KNN_BACKENDS", "knn_kernel"]
 
@@ -36,7 +37,8 @@ _PAIR_ELEMENTS = 1 << 22   # feature entries gathered per block of neighbour sim
 
 def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
                backend: str = "auto", seed: int = 0, n_jobs: int | None = None,
-               nprobe: int | None = None, progress: bool = False) -> sp.csr_matrix:
+               nprobe: int | None = None, progress: bool = False,
+               style: str = "submodlib") -> sp.csr_matrix:
     """The ``n × n`` sparse kernel of each point's ``k`` nearest neighbours.
 
     Parameters
@@ -75,6 +77,16 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
         neighbours).
     progress : bool
         A tqdm progress bar (with an ETA) over the queries of the faiss backends.
+    style : {"submodlib", "apricot"}
+        ``"submodlib"`` (the default): the similarities above, row ``i`` holding client
+        ``i``'s neighbours, as submodlib's ``create_kernel(mode="sparse", num_neigh=k)``.
+        ``"apricot"``: apricot-select's sparse mode, built by scikit-learn's
+        ``KNeighborsTransformer`` with ``n_neighbors = k - 1`` (apricot's ``n_neighbors``
+        does not count the point itself): similarities ``max(d) - d`` over the stored
+        euclidean (or other scikit-learn metric) distances, ``(1 - d)^2`` for ``"cosine"``
+        and ``"correlation"`` (the neighbours ranked by that transformed distance), and
+        transposed so that column ``j`` holds what candidate ``j`` covers, as apricot reads
+        its rows; ``backend``, ``gamma`` and ``nprobe`` do not apply.
 
     Returns
     -------
@@ -104,6 +116,14 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
         raise InvalidInputError("X: features must be finite (found NaN or infinity)")
     n, d = A.shape
     k = check_int(k, "k", minimum=1, maximum=n)
+    if style not in KERNEL_STYLES:
+        raise InvalidInputError(f"style: expected one of {KERNEL_STYLES}, got {style!r}")
+    if style == "apricot":
+        if gamma is not None or nprobe is not None or backend not in ("auto", "sklearn"):
+            raise InvalidInputError(
+                "style: the apricot style is scikit-learn's KNeighborsTransformer; gamma, "
+                "nprobe and other backends do not apply")
+        return _apricot_knn(A, k, metric, n_jobs)
     if metric not in _METRICS:
         raise InvalidInputError(f"metric: expected one of {_METRICS}, got {metric!r}")
     if backend != "auto" and backend not in KNN_BACKENDS:
@@ -123,6 +143,34 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
         A = A / np.maximum(norms, np.finfo(np.float64).tiny)   # not the caller's array
     idx = _self_first(_search(A, k, metric, backend, seed, n_jobs, nprobe, progress), k)
     return _kernel_from_neighbours(A, idx, metric, gamma)
+
+
+def _apricot_knn(A: np.ndarray, k: int, metric: str, n_jobs: int | None) -> sp.csr_matrix:
+    """apricot-select's sparse kernel: scikit-learn's ``KNeighborsTransformer`` distances of
+    each point's ``k - 1`` neighbours (and itself, at distance 0), transformed to
+    similarities, transposed to clients × candidates."""
+    from sklearn.metrics import pairwise_distances
+    from sklearn.neighbors import KNeighborsTransformer
+
+    if metric in ("cosine", "correlation"):
+        # ranked by the transformed distance 1 - (1 - d)^2, as apricot ranks them
+        D = 1.0 - (1.0 - pairwise_distances(A, metric=metric)) ** 2
+        source, used = D, "precomputed"
+    else:
+        source, used = A, metric
+    try:
+        G = KNeighborsTransformer(n_neighbors=max(k - 1, 0), metric=used,
+                                  n_jobs=n_jobs).fit_transform(source)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(f"metric: scikit-learn refused {metric!r} ({exc})") from None
+    G = sp.csr_matrix(G, dtype=np.float64)
+    if metric in ("cosine", "correlation"):
+        G.data = 1.0 - G.data
+    elif G.nnz:
+        G.data = G.data.max() - G.data
+    K = G.T.tocsr()
+    K.sort_indices()
+    return K
 
 
 def _kernel_from_neighbours(A: np.ndarray, idx: np.ndarray, metric: str,
