@@ -36,13 +36,14 @@ SEEDS = range(30)          # seeds for randomised solvers (guarantees in expecta
 Z = 4.0                    # the mean may fall Z standard errors below g * OPT
 TOL = 1e-9
 RANDOMISED = {"stochastic_greedy", "residual_random_greedy", "random_greedy",
-              "continuous_greedy", "greedi", "double_greedy"}
+              "continuous_greedy", "greedi", "double_greedy", "sample_greedy"}
 # continuous greedy: T = 20 steps and 10 samples per step where no closed form exists keep the
 # table affordable (the defaults are 100 and 100); fewer seeds for the same reason
-SOLVER_OPTIONS = {"continuous_greedy": {"steps": 20},
+SOLVER_OPTIONS = {"continuous_greedy": {"steps": 20}, "sample_greedy": {"epsilon": 0.7},
+                  "approximate_lazy_greedy": {"beta": 0.8},
                   "greedi": {"client": "synchronous", "shards": 3}}  # a real cluster: test_greedi
 SAMPLED_OPTIONS = {"continuous_greedy": {"samples": 10}}
-SEED_COUNT = {"continuous_greedy": 10, "greedi": 10}
+SEED_COUNT = {"continuous_greedy": 10, "greedi": 10, "sample_greedy": 10}
 
 CONSTRAINT_KINDS = ["uniform", "partition", "laminar", "graphic", "transversal", "linear",
                     "truncated", "knapsack", "intersection", "free"]
@@ -69,6 +70,8 @@ def applicable_solvers(kind: str, utility=None) -> list[str]:
 def _expected_solvers(kind: str) -> set[str]:
     """The same, written out independently of the specs."""
     solvers = {"greedy", "lazy_greedy", "stochastic_greedy", "modular_greedy"}
+    if kind in MATROID_KINDS or kind == "free":
+        solvers |= {"approximate_lazy_greedy", "sample_greedy"}
     if kind in MATROID_KINDS:
         solvers |= {"residual_random_greedy", "continuous_greedy", "greedi"}
     if kind == "knapsack":

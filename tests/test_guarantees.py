@@ -70,6 +70,19 @@ def independent_guarantee(solver: str, utility, constraint, **options):
         ok = spread is not None and spread.metric and constraint.kind in (
             "cardinality", "unconstrained")
         return (0.5, False) if ok else (None, False)
+    kind_ = "cardinality" if constraint.kind == "unconstrained" else constraint.kind
+    if solver == "approximate_lazy_greedy":   # Goundan, Schulz (2007)
+        beta = options.get("beta", 0.9)
+        if not (mono and sub and utility.gains_are_exact):
+            return None, False
+        return {"cardinality": (1 - math.exp(-beta), False),
+                "matroid": (beta / (1 + beta), False)}.get(kind_, (None, False))
+    if solver == "sample_greedy":   # each element of OPT sampled w.p. m/n (FMV 2011, L. 2.2)
+        if not (mono and sub) or kind_ not in ("cardinality", "matroid"):
+            return None, False
+        n = utility.n
+        p = max(int(n * options.get("epsilon", 0.9)), 1) / n
+        return (p * E, True) if kind_ == "cardinality" else (p * 0.5, True)
     if solver == "double_greedy":    # Buchbinder, Feldman, Naor, Schwartz (2012)
         if sub and utility.nonnegative and constraint.kind == "unconstrained":
             return (0.5, True) if options.get("randomized", True) else (1 / 3, False)
@@ -192,6 +205,18 @@ ROWS = {
     "residual_random_greedy: any matroid, 1/4 (expected)": dict(
         solvers=("residual_random_greedy",), kinds=MATROIDS, families=MONOTONE_FAMILIES,
         seeds=SEEDS),
+    "approximate_lazy_greedy(beta = 0.5): cardinality, 1 - e^-beta": dict(
+        solvers=("approximate_lazy_greedy",), kinds=("uniform",), families=MONOTONE_FAMILIES,
+        options={"beta": 0.5}),
+    "approximate_lazy_greedy(beta = 0.5): any matroid, beta/(1 + beta)": dict(
+        solvers=("approximate_lazy_greedy",), kinds=MATROIDS[1:], families=MONOTONE_FAMILIES,
+        options={"beta": 0.5}),
+    "sample_greedy(eps = 0.6): cardinality, (m/n)(1 - 1/e) (expected)": dict(
+        solvers=("sample_greedy",), kinds=("uniform",), families=MONOTONE_FAMILIES,
+        seeds=SEEDS, options={"epsilon": 0.6}),
+    "sample_greedy(eps = 0.6): any matroid, (m/n)/2 (expected)": dict(
+        solvers=("sample_greedy",), kinds=MATROIDS[1:], families=MONOTONE_FAMILIES,
+        seeds=SEEDS, options={"epsilon": 0.6}),
     "cost_benefit_greedy: knapsack, (1 - 1/e)/2": dict(
         solvers=("cost_benefit_greedy",), kinds=("knapsack",), families=MONOTONE_FAMILIES),
     "random_greedy: cardinality, monotone, 1 - 1/e (expected)": dict(
@@ -325,6 +350,9 @@ def check_reported_guarantees() -> int:
                                     ("residual_random_greedy", {"deterministic": True}),
                                     ("cost_benefit_greedy", {}), ("random_greedy", {}),
                                     ("modular_greedy", {}),
+                                    ("approximate_lazy_greedy", {"beta": 0.7}),
+                                    ("sample_greedy", {"epsilon": 0.6}),
+                                    ("dispersion_greedy", {}),
                                     ("greedi", {"client": "synchronous", "shards": 3}),
                                     ("greedi", {"client": "synchronous", "shards": 1}),
                                     ("greedi", {"client": "synchronous", "shard_solver": "greedy",

@@ -1,6 +1,7 @@
 """Solvers: free functions ``solver(utility, constraint, *, seed=None, **options) -> Result``,
 registered by name; :func:`maximize` dispatches."""
 
+from .approximate_lazy import approximate_lazy_greedy
 from .continuous import FractionalResult, continuous_greedy, measured_continuous_greedy
 from .dispersion import dispersion_greedy
 from .double_greedy import double_greedy
@@ -23,6 +24,7 @@ from .registry import (
 )
 from .residual_random import residual_random_greedy
 from .result import Result
+from .sample import sample_greedy
 from .sieve import SieveStreaming, sieve_streaming
 from .spec import SolverSpec
 from .stochastic import stochastic_greedy
@@ -33,5 +35,6 @@ __all__ = [
     "greedy", "lazy_greedy", "stochastic_greedy", "residual_random_greedy",
     "cost_benefit_greedy", "random_greedy", "continuous_greedy", "modular_greedy",
     "measured_continuous_greedy", "FractionalResult", "greedi", "double_greedy",
-    "sieve_streaming", "SieveStreaming", "dispersion_greedy",
+    "sieve_streaming", "SieveStreaming", "dispersion_greedy", "approximate_lazy_greedy",
+    "sample_greedy",
 ]

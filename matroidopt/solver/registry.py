@@ -11,6 +11,7 @@ import numpy as np
 from ..constraint import Constraint
 from ..errors import InvalidInputError
 from ..utility.base import Utility
+from .approximate_lazy import SPEC as APPROXIMATE_LAZY_GREEDY
 from .continuous import SPEC as CONTINUOUS_GREEDY
 from .dispersion import SPEC as DISPERSION_GREEDY
 from .double_greedy import SPEC as DOUBLE_GREEDY
@@ -22,6 +23,7 @@ from .modular import SPEC as MODULAR_GREEDY
 from .random_greedy import SPEC as RANDOM_GREEDY
 from .residual_random import SPEC as RESIDUAL_RANDOM_GREEDY
 from .result import Result
+from .sample import SPEC as SAMPLE_GREEDY
 from .sieve import SPEC as SIEVE_STREAMING
 from .spec import SOLVER_SPECS, SolverSpec, no_guarantee
 from .stochastic import SPEC as STOCHASTIC_GREEDY
@@ -103,7 +105,7 @@ def get_solver(name: str) -> Callable[..., Result]:
 
 for _spec in (GREEDY, LAZY_GREEDY, STOCHASTIC_GREEDY, RESIDUAL_RANDOM_GREEDY, COST_BENEFIT_GREEDY,
               RANDOM_GREEDY, CONTINUOUS_GREEDY, MODULAR_GREEDY, GREEDI, DOUBLE_GREEDY,
-              SIEVE_STREAMING, DISPERSION_GREEDY):
+              SIEVE_STREAMING, DISPERSION_GREEDY, APPROXIMATE_LAZY_GREEDY, SAMPLE_GREEDY):
     _add(_spec)
 
 #: Human-readable guarantee table, (solver, constraint kind, utility class, ratio): the rows
