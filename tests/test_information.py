@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from input_checks import names_the_argument
 from peer_support import assert_same_greedy
 
 import matroidopt as mo
-from matroidopt.errors import InvalidInputError
 from matroidopt.testing.utilities import check_oracle, check_submodular
 
 RNG = np.random.default_rng(11)
@@ -268,10 +268,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("make, name", BAD, ids=[f"{i}-{n}" for i, (_, n) in enumerate(BAD)])
-def test_bad_input_names_the_argument(make, name):
-    with pytest.raises(InvalidInputError, match=rf"^{name}(\[\d+\])*:"):
-        make()
+test_bad_input_names_the_argument = names_the_argument(BAD)
 
 
 # --------------------------------------------------------------------------- submodlib-py

@@ -440,6 +440,21 @@ def _log_det(M: torch.Tensor, lam: float) -> LogDeterminant:
             f"{reason}; lower eta / nu or check the blocks agree") from None
 
 
+def _log_det_beside(kernel, side, side_side, weight, lam, names, device, dtype
+                    ) -> tuple[LogDeterminant, int, int, float]:
+    """Log-determinant over ``V`` and a set beside it (queries or private points): the
+    joint kernel ``[[S, w S_VX], [w S_VX^T, S_XX]]`` scaled by ``1 / lam``; returns it,
+    ``n``, the set's size and ``lam``."""
+    lam, K = _log_det_parts(lam, device, dtype, kernel)
+    side_name, square_name, weight_name = names
+    w = _weight(weight, weight_name)
+    n = K.shape[0]
+    VX = _dense(side, side_name, n, K.device, K.dtype)
+    XX = _square(side_side, square_name, VX.shape[1], K)
+    M = _super_kernel([[K, w * VX], [w * VX.T, XX]])
+    return _log_det(M, lam), n, VX.shape[1], lam
+
+
 @_answers_in_input_kind
 def log_determinant_mutual_information(kernel, query_kernel, query_query_kernel, *,
                                        lam: float = 1.0, eta: float = 1.0, device=None,
@@ -479,14 +494,9 @@ def log_determinant_mutual_information(kernel, query_kernel, query_query_kernel,
     >>> f.n, f.monotone, f.evaluate([0]) > f.evaluate([5])
     (6, True, True)
     """
-    lam, K = _log_det_parts(lam, device, dtype, kernel)
-    eta = _weight(eta, "eta")
-    n = K.shape[0]
-    VQ = _dense(query_kernel, "query_kernel", n, K.device, K.dtype)
-    QQ = _square(query_query_kernel, "query_query_kernel", VQ.shape[1], K)
-    M = _super_kernel([[K, eta * VQ], [eta * VQ.T, QQ]])
-    f = _log_det(M, lam)
-    return MutualInformation(f, query=range(n, n + VQ.shape[1]))
+    f, n, q, _ = _log_det_beside(kernel, query_kernel, query_query_kernel, eta, lam,
+                                 ("query_kernel", "query_query_kernel", "eta"), device, dtype)
+    return MutualInformation(f, query=range(n, n + q))
 
 
 @_answers_in_input_kind
@@ -519,18 +529,14 @@ def log_determinant_conditional_gain(kernel, private_kernel, private_private_ker
     >>> f.n, f.submodular, f.evaluate([0]) < f.evaluate([5])
     (6, True, True)
     """
-    lam, K = _log_det_parts(lam, device, dtype, kernel)
-    nu = _weight(nu, "nu")
-    n = K.shape[0]
-    VP = _dense(private_kernel, "private_kernel", n, K.device, K.dtype)
-    PP = _square(private_private_kernel, "private_private_kernel", VP.shape[1], K)
-    M = _super_kernel([[K, nu * VP], [nu * VP.T, PP]])
-    f = _log_det(M, lam)
-    gain = RestrictedUtility(ConditionedUtility(f, range(n, n + VP.shape[1])), range(n))
+    f, n, p, lam = _log_det_beside(kernel, private_kernel, private_private_kernel, nu, lam,
+                                   ("private_kernel", "private_private_kernel", "nu"), device,
+                                   dtype)
+    gain = RestrictedUtility(ConditionedUtility(f, range(n, n + p)), range(n))
     if lam == 1.0:
         return gain
-    return WeightedSum([gain, Modular(torch.full((n,), math.log(lam), dtype=K.dtype,
-                                                 device=K.device))], [1.0, 1.0])
+    return WeightedSum([gain, Modular(torch.full((n,), math.log(lam), dtype=f.dtype,
+                                                 device=f.device))], [1.0, 1.0])
 
 
 @_answers_in_input_kind
