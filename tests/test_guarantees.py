@@ -481,9 +481,11 @@ def test_lazy_greedy_equals_greedy_on_ties_beyond_its_batch():
     check_lazy_equals_greedy_on_ties()
 
 
-@pytest.mark.parametrize("solver", sorted(mo.SOLVERS))
+@pytest.mark.parametrize("solver", sorted(
+    s for s in mo.SOLVERS if mo.SOLVER_SPECS[s].accepts_utility(mo.FacilityLocation(np.eye(2)))))
 @pytest.mark.parametrize("k", [0, 1])
 def test_every_monotone_solve_carries_a_certificate(solver, k):
+    """(dispersion_greedy's certificate, for its own utilities: tests/test_dispersion.py.)"""
     f = mo.FacilityLocation(np.abs(np.random.default_rng(k).normal(size=(6, 6))))
     c = mo.Knapsack(np.ones(6), budget=float(k)) if solver == "cost_benefit_greedy" \
         else None if solver == "double_greedy" else mo.UniformMatroid(6, k)
@@ -536,7 +538,7 @@ BROKEN = {
         check_modular_greedy_exact_on_modular),
     "cost-benefit greedy: no best-single-item safeguard": (
         "cost_benefit_greedy", knapsack_module,
-        [("if single >= 0 and single_val > greedy_val and not (fill and not run.u.monotone):",
+        [("if single >= 0 and better and not (fill and not run.u.monotone):",
           "if False:")],
         check_knapsack_big_item),
     "lazy greedy: stale bounds against the best gain, not its tie band": (

@@ -71,8 +71,8 @@ def solve_all(f, k):
         warnings.simplefilter("ignore", AssumptionWarning)
         for name in mo.SOLVERS:
             c = constraint_for(name, f.n, k)
-            if c is SKIP:
-                continue
+            if c is SKIP or not mo.SOLVER_SPECS[name].accepts_utility(f):
+                continue   # (a solver that needs a utility hook, e.g. dispersion_greedy)
             opts = {"steps": 3} if name == "continuous_greedy" else dict(LOCAL_OPTIONS.get(
                 name, {}))
             if name == "continuous_greedy" and not mo.has_closed_form(f):
@@ -176,8 +176,11 @@ class _NaNGains(Utility):
 
 
 @pytest.mark.parametrize("bad", [NAN, INF, -INF])
-@pytest.mark.parametrize("solver", sorted(mo.SOLVERS))
+@pytest.mark.parametrize("solver", sorted(s for s in mo.SOLVERS
+                                          if mo.SOLVER_SPECS[s].accepts_utility(_NaNGains())))
 def test_d2_non_finite_gains_raise_naming_utility(solver, bad):
+    """(dispersion_greedy takes only dispersion utilities, whose distances are checked
+    finite at construction: tests/test_dispersion.py.)"""
     f = _NaNGains(bad=bad)
     c = constraint_for(solver, 5, 5 if solver == "double_greedy" else 2)
     opts = {"steps": 3, "samples": 4} if solver == "continuous_greedy" else \
@@ -864,7 +867,8 @@ def _exercise(obj, is_utility, data):
         constraints = {name: mo.UniformMatroid(n, k) if isinstance(c, int)
                        else mo.FreeMatroid(n) if c is None else c
                        for name in mo.SOLVERS
-                       if (c := constraint_for(name, n, k)) is not SKIP}
+                       if (c := constraint_for(name, n, k)) is not SKIP
+                       and mo.SOLVER_SPECS[name].accepts_utility(f)}
     else:
         c = obj
         n = c.n

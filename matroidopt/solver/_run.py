@@ -4,6 +4,7 @@ the progress bar and the :class:`Result`. Private."""
 from __future__ import annotations
 
 import math
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -251,6 +252,17 @@ def greedy_loop(run: Run, choose: Callable[[torch.Tensor, torch.Tensor], tuple[i
         j, gain = pick
         run.add(j, gain)
         alive[j] = False
+
+
+def rename_elements(message: str, elements: np.ndarray) -> str:
+    """``message`` (an error of a solve on the sub-ground-set ``elements``) with each
+    "elements [i, j]" renamed to the full ground set's indices ``elements[i]``."""
+    def rename(match: re.Match) -> str:
+        local = [int(t) for t in re.findall(r"\d+", match.group(1))]
+        named = [int(elements[i]) for i in local if 0 <= i < len(elements)]
+        return f"elements {named}"
+
+    return re.sub(r"elements \[([\d, ]*)\]", rename, message)
 
 
 def all_elements(n: int) -> torch.Tensor:

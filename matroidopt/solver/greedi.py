@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,6 +27,7 @@ from ..errors import InvalidInputError
 from ..matroid.uniform import UniformMatroid
 from ..seeds import spawn_rngs
 from ..utility.base import Utility
+from ._run import rename_elements
 from .result import Result
 from .spec import SOLVER_SPECS, E, SolverSpec, guarantee_kind, matroid_like
 
@@ -256,12 +256,7 @@ def _solve_part(utility: Utility | None, factory, elements: np.ndarray,
 def _global_elements(message: str, elements: np.ndarray) -> str:
     """``message`` with each "elements [i, j]" of a part's solve renamed to the ground set's
     indices."""
-    def rename(match: re.Match) -> str:
-        local = [int(t) for t in re.findall(r"\d+", match.group(1))]
-        named = [int(elements[i]) for i in local if 0 <= i < len(elements)]
-        return f"elements {named}"
-
-    return re.sub(r"elements \[([\d, ]*)\]", rename, message) + \
+    return rename_elements(message, elements) + \
         f" (in a greedi part of {len(elements)} elements)"
 
 

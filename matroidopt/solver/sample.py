@@ -13,7 +13,7 @@ from ..errors import InvalidInputError
 from ..matroid.uniform import UniformMatroid
 from ..seeds import make_rng
 from ..utility.base import Utility
-from ._run import Run
+from ._run import Run, rename_elements
 from .result import Result
 from .spec import SOLVER_SPECS, SolverSpec, guarantee_kind
 
@@ -91,7 +91,11 @@ def sample_greedy(utility: Utility, constraint: Constraint | int, *, epsilon: fl
     sample = np.sort(rng.choice(n, size=m, replace=False))
     part = _restricted_constraint(run.c, sample)
     spec = SOLVER_SPECS[inner]
-    sub = spec.run(utility.restrict(sample.tolist()), part, certificate=False)
+    try:
+        sub = spec.run(utility.restrict(sample.tolist()), part, certificate=False)
+    except InvalidInputError as exc:   # name the ground set's elements, not the sample's
+        raise InvalidInputError(rename_elements(str(exc), sample)
+                                + f" (in the sample of {m} elements)") from None
     picked = sample[np.asarray(sub.indices.tolist(), dtype=np.int64)]
     run.calls += int(sub.oracle_calls)
     for j, g in zip(picked.tolist(), sub.gains.tolist(), strict=True):
