@@ -43,7 +43,7 @@ def test_every_step_is_a_beta_approximate_greedy_choice(beta):
         slack.append(g / best)
         state = f.add(state, j)
     assert r.guarantee == pytest.approx(1 - np.exp(-beta))
-    assert r.value <= r.upper_bound
+    assert r.upper_bound >= mo.lazy_greedy(f, 15).value    # OPT >= greedy's value
     if beta <= 0.6:          # the looser acceptance is used: not every step is greedy's
         assert min(slack) < 1.0
 

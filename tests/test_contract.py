@@ -148,17 +148,25 @@ def test_contract(kind, family, data):
             options = dict(SOLVER_OPTIONS.get(solver, {}))
             if not mo.has_closed_form(utility):
                 options.update(SAMPLED_OPTIONS.get(solver, {}))
-            runs = [mo.maximize(utility, constraint, solver=solver, seed=s, **options)
-                    for s in seeds]
+            runs = [mo.maximize(utility, constraint, solver=solver, seed=seeds[0], **options)]
+            if not runs[0].expected:   # the seeds' mean is only read for a guarantee in
+                seeds = seeds[:2]      # expectation: two seeds check the rest
+            runs += [mo.maximize(utility, constraint, solver=solver, seed=s, **options)
+                     for s in seeds[1:]]
             again = mo.maximize(utility, constraint, solver=solver, seed=SEEDS[0], **options)
             assert np.asarray(again.indices).tolist() == np.asarray(runs[0].indices).tolist()
             target = opt
-            if solver == "dispersion_greedy":   # its problem: exactly min(k, n) elements
+            if solver == "dispersion_greedy":   # it returns min(k, n) elements
                 size = min(constraint._max_feasible_size(), n)
                 assert runs[0].info["problem"] == f"exactly {size} elements"
                 assert len(runs[0].indices) == size
-                target = max(utility.evaluate(list(S))
-                             for S in itertools.combinations(range(n), size))
+                exact = runs[0].info.get("exactly_k")
+                if exact is not None:   # disparity-min: the dispersion problem's own figures
+                    best_k = max(utility.evaluate(list(S))
+                                 for S in itertools.combinations(range(n), size))
+                    assert exact["upper_bound"] >= best_k - TOL * max(1.0, best_k)
+                    if exact["guarantee"] is not None:
+                        assert runs[0].value >= exact["guarantee"] * best_k - TOL * scale
             for r in runs:
                 check_run(r, utility, oracle, target, n)
             results[solver] = runs

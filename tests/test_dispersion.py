@@ -110,13 +110,20 @@ def test_guarantee_and_certificate_by_brute_force(n, k, seed, kind, metric):
     assert np.asarray(r.indices).tolist() == _transcription(D, k, kind)
     assert len(r.indices) == size and r.info["problem"] == f"exactly {size} elements"
     opt = max(f.evaluate(list(S)) for S in itertools.combinations(range(n), size))
+    at_most = max(f.evaluate(list(S)) for s in range(size + 1)
+                  for S in itertools.combinations(range(n), s))
     assert r.value <= opt + 1e-12
-    assert r.upper_bound >= opt - 1e-9, (r.upper_bound, opt)
+    assert r.upper_bound >= at_most - 1e-9, (r.upper_bound, at_most)   # the problem passed
+    guarantee, bound = r.guarantee, r.upper_bound
+    if kind == "min":
+        assert r.guarantee is None
+        guarantee, bound = r.info["exactly_k"]["guarantee"], r.info["exactly_k"]["upper_bound"]
+    assert bound >= opt - 1e-9, (bound, opt)
     if f.metric:
-        assert r.guarantee == 0.5
+        assert guarantee == 0.5
         assert r.value >= 0.5 * opt - 1e-12
     else:
-        assert r.guarantee is None
+        assert guarantee is None
 
 
 def test_the_half_is_attained_for_max_min():
@@ -134,8 +141,18 @@ def test_the_half_is_attained_for_max_min():
     r = mo.dispersion_greedy(f, 3)
     assert r.indices.tolist()[:2] == [0, 4]
     opt = max(f.evaluate(list(S)) for S in itertools.combinations(range(5), 3))
-    assert (r.value, opt, r.guarantee) == (1.0, 2.0, 0.5)
-    assert r.upper_bound == pytest.approx(2.0)      # min(2 × value, the k-th largest u_i)
+    exact = r.info["exactly_k"]
+    assert (r.value, opt, exact["guarantee"]) == (1.0, 2.0, 0.5)
+    assert exact["upper_bound"] == pytest.approx(2.0)   # min(2 × value, the k-th largest u_i)
+    assert r.upper_bound == pytest.approx(2.5)          # at most 3: the farthest pair
+
+
+def test_identical_points_give_distinct_elements():
+    """All distances 0: the farthest pair is a tie among all pairs; the pair is (0, 1), not
+    the diagonal (0, 0)."""
+    for cls in (mo.DisparitySum, mo.DisparityMin):
+        r = mo.dispersion_greedy(cls(distances=np.zeros((4, 4))), 3)
+        assert r.indices.tolist() == [0, 1, 2] and r.value == 0.0
 
 
 def test_maximize_picks_dispersion_greedy():

@@ -156,25 +156,29 @@ def _logdet(M, S):
     return float(np.linalg.slogdet(M[np.ix_(S, S)])[1]) if S else 0.0
 
 
-@pytest.mark.parametrize("lam, eta", [(1.0, 1.0), (0.5, 0.7), (2.0, 0.9)])
-def test_log_determinant_measures_match_their_formulas(lam, eta):
+@pytest.mark.parametrize("lam, eta, nu", [(1.0, 1.0, 1.0), (0.5, 0.7, 0.7), (2.0, 0.9, 0.9),
+                                         (0.7, 0.9, 0.2), (1.0, 0.5, 0.3)])
+def test_log_determinant_measures_match_their_formulas(lam, eta, nu):
     """The Schur-complement forms of the PRISM paper, in numpy: I(A; Q) = log det(M_A) -
     log det(M_A - eta² S_AQ M_Q^-1 S_AQ^T), f(A | P) = log det(M_A - nu² S_AP M_P^-1
-    S_AP^T), with M = S + lam I."""
+    S_AP^T), with M = S + lam I; CMI from the four log-determinants of the joint kernel.
+    With eta != nu the joint kernel is indefinite (M + lam I stays positive definite)."""
     G = _kernel(PTS, PTS)         # a Laplacian kernel: positive definite on distinct points
     S, SQ, SP = G[:N, :N], G[:N, N:N + NQ], G[:N, N + NQ:]
     QQ, PP, QP = G[N:N + NQ, N:N + NQ], G[N + NQ:, N + NQ:], G[N:N + NQ, N + NQ:]
     M = S + lam * np.eye(N)
     MQ, MP = QQ + lam * np.eye(NQ), PP + lam * np.eye(NP)
     mi = mo.log_determinant_mutual_information(S, SQ, QQ, lam=lam, eta=eta)
-    cg = mo.log_determinant_conditional_gain(S, SP, PP, lam=lam, nu=eta)
+    cg = mo.log_determinant_conditional_gain(S, SP, PP, lam=lam, nu=nu)
     cmi = mo.log_determinant_conditional_mutual_information(S, SQ, QQ, SP, PP, QP, lam=lam,
-                                                            eta=eta, nu=eta)
+                                                            eta=eta, nu=nu)
     R_Q = M - eta**2 * SQ @ np.linalg.solve(MQ, SQ.T)
-    R_P = M - eta**2 * SP @ np.linalg.solve(MP, SP.T)
+    R_P = M - nu**2 * SP @ np.linalg.solve(MP, SP.T)
     J = G + lam * np.eye(len(G))
-    J[:N, N:] *= eta
-    J[N:, :N] *= eta
+    J[:N, N:N + NQ] *= eta
+    J[N:N + NQ, :N] *= eta
+    J[:N, N + NQ:] *= nu
+    J[N + NQ:, :N] *= nu
     Qi, Pi = list(range(N, N + NQ)), list(range(N + NQ, N + NQ + NP))
     for A in _sets(N):
         assert mi.evaluate(A) == pytest.approx(_logdet(M, A) - _logdet(R_Q, A), abs=1e-10)
@@ -183,10 +187,13 @@ def test_log_determinant_measures_match_their_formulas(lam, eta):
                - _logdet(J, Pi))
         assert cmi.evaluate(A) == pytest.approx(ref, abs=1e-10)
     assert mi.monotone and cmi.monotone and cg.submodular
-    assert cg.monotone == (lam >= 1.0)
     check_oracle(mi, trials=4)
     check_oracle(cg, trials=4)
+    check_oracle(cmi, trials=4)
     check_submodular(cg)
+    joint = np.block([[S, nu * SP], [nu * SP.T, PP]])
+    mu = min(lam, lam + np.linalg.eigvalsh(joint).min())
+    assert cg.monotone == (mu >= 1.0)
 
 
 def test_coverage_measures_match_their_formulas():

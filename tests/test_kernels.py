@@ -108,8 +108,8 @@ def test_apricot_style_selects_as_apricot(digits, metric):
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 def test_apricot_style_knn_kernel_formula(metric):
     """Column j holds what candidate j covers in apricot's sparse mode: itself and its k - 1
-    nearest points (by euclidean distance, or by 1 - cos^2), with similarity max(d) - d over
-    every stored distance (euclidean) or cos^2 (cosine)."""
+    nearest points by distance d (euclidean, or the transformed 1 - cos^2), with similarity
+    max(d) - d over every stored distance (apricot's precomputed branch, cosine included)."""
     X = RNG.normal(size=(40, 5))
     k = 6
     K = mo.knn_kernel(X, k, metric=metric, style="apricot").toarray()
@@ -122,10 +122,7 @@ def test_apricot_style_knn_kernel_formula(metric):
     stored = np.take_along_axis(dist, near, 1)
     ref = np.zeros((40, 40))
     for j in range(40):
-        if metric == "euclidean":
-            ref[near[j], j] = stored.max() - stored[j]
-        else:
-            ref[near[j], j] = 1.0 - stored[j]
+        ref[near[j], j] = stored.max() - stored[j]
     assert np.allclose(K, ref, atol=1e-12)
 
 

@@ -27,9 +27,11 @@ def dispersion_greedy(utility: Utility, constraint: Constraint | int | None = No
 
     The problem it solves is the dispersion problem of the literature: the best set of
     **exactly** ``min(k, n)`` elements. For disparity-sum (monotone) that is also the best of
-    at most ``k``; for disparity-min it is not (under "at most ``k``" the farthest pair alone
-    is optimal, which is seldom what is wanted), so the guarantee and the certificate refer
-    to sets of exactly ``k`` elements, and ``Result.info["problem"]`` says so.
+    at most ``k``, and ``Result.guarantee`` and ``upper_bound`` are its. For disparity-min it
+    is not (under "at most ``k``" the farthest pair alone is optimal, which is seldom what is
+    wanted): ``Result.upper_bound`` bounds the problem passed (at most ``k``; so it is at
+    least the farthest pair's distance), ``Result.guarantee`` is None, and the dispersion
+    problem's own guarantee and bound are ``Result.info["exactly_k"]``.
 
     Guarantee
     ---------
@@ -74,8 +76,8 @@ def dispersion_greedy(utility: Utility, constraint: Constraint | int | None = No
     >>> import numpy as np, matroidopt as mo
     >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [4.0, 0.0], [0.0, 3.0], [2.0, 2.0]])
     >>> r = mo.dispersion_greedy(mo.DisparityMin.from_features(X), 3)
-    >>> r.indices.tolist(), round(r.value, 3), r.guarantee, r.value <= r.upper_bound
-    ([2, 3, 1], 3.002, 0.5, True)
+    >>> r.indices.tolist(), round(r.value, 3), r.info["exactly_k"]["guarantee"]
+    ([2, 3, 1], 3.002, 0.5)
     """
     make_rng(seed)  # validate only
     spread = utility._dispersion()
@@ -89,9 +91,9 @@ def dispersion_greedy(utility: Utility, constraint: Constraint | int | None = No
     if k == 1 or n == 1:
         run.add(0, float(run.gains(torch.tensor([0]))[0]))
         return _finish(run, spread, k, certificate)
-    upper = torch.triu(D, diagonal=1).to("cpu", torch.float64)
-    flat = int(torch.argmax(upper))          # the farthest pair, the first in row order on ties
-    i, j = divmod(flat, n)
+    rows, cols = torch.triu_indices(n, n, 1)    # strictly above the diagonal: i < j
+    pair = int(torch.argmax(D.to("cpu", torch.float64)[rows, cols]))   # first on ties
+    i, j = int(rows[pair]), int(cols[pair])
     chosen = torch.zeros(n, dtype=torch.bool)
     for e in (i, j):
         run.add(e, float(run.gains(torch.tensor([e]))[0]))
@@ -108,12 +110,25 @@ def dispersion_greedy(utility: Utility, constraint: Constraint | int | None = No
 
 
 def _finish(run: Run, spread, k: int, certificate: bool) -> Result:
+    """The result: ``upper_bound`` and ``guarantee`` for the problem passed (at most ``k``
+    elements); for disparity-min, whose best set of at most ``k`` is the farthest pair,
+    those of the dispersion problem (exactly ``k``) go to ``info["exactly_k"]``."""
+    size = min(k, run.n)
+    exact_bound = dispersion_bound(spread.kind, spread.distances, size) if certificate \
+        else None
+    exact_ratio = 0.5 if spread.metric else None
+    if exact_bound is not None and exact_ratio is not None:
+        exact_bound = min(exact_bound, run.current_value() / exact_ratio)
     if certificate:
-        bound = dispersion_bound(spread.kind, spread.distances, k)
-        if run.ratio is not None:
-            bound = min(bound, run.current_value() / run.ratio)
-        run.best_bound = bound
-    return run.result(problem=f"exactly {min(k, run.n)} elements")
+        # at most k: disparity-sum is monotone (the k-bound holds for smaller sets); for
+        # disparity-min the best of every size s <= k is bounded by its own bound
+        run.best_bound = exact_bound if spread.kind == "sum" else max(
+            [dispersion_bound("min", spread.distances, s) for s in range(2, size + 1)],
+            default=0.0)
+    info = {"problem": f"exactly {size} elements"}
+    if spread.kind == "min":
+        info["exactly_k"] = {"guarantee": exact_ratio, "upper_bound": exact_bound}
+    return run.result(**info)
 
 
 def dispersion_bound(kind: str, distances: torch.Tensor, k: int) -> float:
@@ -137,9 +152,10 @@ def dispersion_greedy_guarantee(utility: Utility, constraint: Constraint, **opti
     """``1/2`` for a dispersion utility with metric distances under a cardinality
     constraint."""
     spread = utility._dispersion()
-    if spread is not None and spread.metric and guarantee_kind(constraint) == "cardinality":
+    if spread is not None and spread.kind == "sum" and spread.metric and \
+            guarantee_kind(constraint) == "cardinality":
         return 0.5, False
-    return None, False
+    return None, False   # disparity-min: its 1/2 is over exactly k, in Result.info
 
 
 def _is_dispersion(utility: Utility) -> bool:
@@ -151,6 +167,6 @@ SPEC = SolverSpec.declare(
     accepts=("cardinality",), requires=_is_dispersion,
     requires_note="a dispersion utility: DisparitySum or DisparityMin",
     rows=(("dispersion_greedy", "cardinality", "disparity-sum, metric distances", "1/2"),
-          ("dispersion_greedy", "cardinality", "disparity-min, metric distances",
+          ("dispersion_greedy", "exactly k (Result.info)", "disparity-min, metric distances",
            "1/2 (best possible)")))
 dispersion_greedy = SPEC.fn  # the public function: admits once, runs the body

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from .._backend import check_int
@@ -78,8 +79,9 @@ def cost_benefit_greedy(utility: Utility, constraint: Knapsack, *, seed: Any = N
     ([1], 10.0, 'best single item')
     """
     batch = check_int(batch, "batch", minimum=1)
-    if not isinstance(lazy, bool):
+    if not isinstance(lazy, (bool, np.bool_)):
         raise InvalidInputError(f"lazy: expected True or False, got {lazy!r}")
+    lazy = bool(lazy)
     run = Run("cost_benefit_greedy", utility, constraint, progress=progress,
               certificate=certificate, guarantee=cost_benefit_greedy_guarantee,
               needs="a monotone submodular utility under a knapsack")

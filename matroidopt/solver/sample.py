@@ -26,7 +26,8 @@ def _sample_size(n: int, epsilon: float) -> int:
     return max(int(n * epsilon), 1) if n else 0
 
 
-def sample_greedy(utility: Utility, constraint: Constraint | int, *, epsilon: float = 0.9,
+def sample_greedy(utility: Utility, constraint: Constraint | int | None, *,
+                  epsilon: float = 0.9,
                   inner: str = "lazy_greedy", seed: Any = None, progress: bool = False,
                   certificate: bool = True) -> Result:
     """Draw ``m = max(floor(epsilon · n), 1)`` elements uniformly without replacement, solve

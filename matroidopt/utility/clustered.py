@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -41,7 +42,11 @@ def cluster_labels(X, n_clusters: int, *, method: str = "kmeans", seed: int = 0)
     """
     Xt = as_float_tensor(X, "X", ndim=2).cpu().numpy()
     n = Xt.shape[0]
-    n_clusters = check_int(n_clusters, "n_clusters", minimum=1, maximum=max(n, 1))
+    if n == 0:
+        raise InvalidInputError("X: expected at least one point to cluster, got shape "
+                                f"{Xt.shape}")
+    n_clusters = check_int(n_clusters, "n_clusters", minimum=1, maximum=n)
+    seed = check_int(seed, "seed", minimum=0)
     if method not in CLUSTER_METHODS:
         raise InvalidInputError(f"method: expected one of {CLUSTER_METHODS}, got {method!r}")
     try:
@@ -53,8 +58,15 @@ def cluster_labels(X, n_clusters: int, *, method: str = "kmeans", seed: int = 0)
         model = KMeans(n_clusters=n_clusters, n_init=10, random_state=int(seed))
     else:
         model = Birch(n_clusters=n_clusters)
-    raw = model.fit_predict(Xt)
-    _, labels = np.unique(raw, return_inverse=True)   # 0..c-1 without gaps
+    with warnings.catch_warnings():   # too few distinct clusters: raised below instead
+        warnings.simplefilter("ignore")
+        raw = model.fit_predict(Xt)
+    found, labels = np.unique(raw, return_inverse=True)   # 0..c-1 without gaps
+    if found.size != n_clusters:
+        raise InvalidInputError(
+            f"n_clusters: {method} found only {found.size} distinct clusters of the {n} points "
+            f"where {n_clusters} were asked for (duplicate points, or Birch's threshold); "
+            "ask for fewer, or pass labels")
     return labels.astype(np.int64)
 
 
@@ -132,6 +144,7 @@ class ClusteredUtility(Utility):
             nonnegative=all(p.nonnegative for p in parts),
             weak_submodularity=None if None in gammas or not gammas else min(gammas),
             device=device, dtype=dtype, torch_input=any(p.torch_input for p in parts))
+        self.gains_are_exact = all(p.gains_are_exact for p in parts)
         self.labels = torch.as_tensor(lab, device=device)
         self.parts: tuple[Utility, ...] = tuple(parts)
         self.clusters: tuple[torch.Tensor, ...] = tuple(
@@ -151,6 +164,10 @@ class ClusteredUtility(Utility):
                                     f"{make!r}")
         lab = _labels(labels)
         count = int(lab.max()) + 1 if lab.size else 0
+        empty = sorted(set(range(count)) - set(lab.tolist()))
+        if empty:
+            raise InvalidInputError(f"labels: expected every cluster 0..{count - 1} to be "
+                                    f"used, cluster {empty[0]} is empty")
         return cls(lab, [make(np.flatnonzero(lab == c)) for c in range(count)])
 
     # ----------------------------------------------------------------- oracle
@@ -208,7 +225,11 @@ def _labels(labels) -> np.ndarray:
     if labels is None:
         raise InvalidInputError("labels: expected one non-negative integer cluster label per "
                                 "element, got None")
-    lab = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
+    try:
+        lab = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"labels: expected a 1-D array of integer cluster labels "
+                                f"({exc})") from None
     if lab.ndim != 1 or (lab.size and not np.issubdtype(lab.dtype, np.integer)):
         raise InvalidInputError(f"labels: expected a 1-D array of integer cluster labels, got "
                                 f"shape {lab.shape} and dtype {lab.dtype}")

@@ -100,11 +100,12 @@ def _feature_distances(X, metric: str, device, dtype) -> tuple[torch.Tensor, boo
         raise InvalidInputError(f"metric: expected one of {_FEATURE_METRICS}, got {metric!r}")
     Xt = as_float_tensor(X, "X", ndim=2, device=device, dtype=dtype)
     if metric == "euclidean":
-        return torch.cdist(Xt, Xt).fill_diagonal_(0.0), True
+        D = torch.cdist(Xt, Xt)
+        return ((D + D.T) / 2).fill_diagonal_(0.0), True     # exactly symmetric
     norms = Xt.norm(dim=1, keepdim=True)
     U = Xt / norms.clamp_min(torch.finfo(Xt.dtype).tiny)
     D = (1.0 - U @ U.T).clamp_min(0.0)
-    return D.fill_diagonal_(0.0), False          # 1 - cos is not a metric
+    return ((D + D.T) / 2).fill_diagonal_(0.0), False   # 1 - cos is not a metric
 
 
 class _Dispersion(Utility):

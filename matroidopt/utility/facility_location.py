@@ -279,11 +279,13 @@ class FacilityLocation(Utility):
         return out
 
     def _value(self, state):
-        return float(state.data.sum()) - self._baseline_total
+        if self.baseline is None:
+            return float(state.data.sum())
+        return float((state.data - self.baseline).sum())   # no cancellation of two sums
 
     def _evaluate(self, idx):
         best = self._kernel.best(self._init_data(), idx, self._block)
-        return float(best.sum()) - self._baseline_total
+        return float(best.sum() if self.baseline is None else (best - self.baseline).sum())
 
     def _multilinear(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
         """Per client, the probability that candidate ``j`` is the best present one is

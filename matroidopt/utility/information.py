@@ -118,7 +118,10 @@ def _kernel_rows(kernel) -> tuple[int, torch.device | None]:
         raise InvalidInputError("kernel: expected a 2-D similarity matrix, got None")
     shape = getattr(kernel, "shape", None)
     if shape is None:
-        kernel = np.asarray(kernel)
+        try:
+            kernel = np.asarray(kernel, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"kernel: expected a real 2-D matrix ({exc})") from None
         shape = kernel.shape
     if len(shape) != 2:
         raise InvalidInputError(f"kernel: expected a 2-D (m, n) matrix, got shape {tuple(shape)}")
@@ -167,7 +170,11 @@ def _concept_mask(m: int, query, private) -> torch.Tensor:
 def _n_concepts(M, name: str) -> int:
     shape = getattr(M, "shape", None)
     if shape is None:
-        shape = np.asarray(M).shape
+        try:
+            shape = np.asarray(M, dtype=np.float64).shape
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"{name}: expected a real 2-D (n, m) matrix ({exc})") \
+                from None
     if len(shape) != 2:
         raise InvalidInputError(f"{name}: expected a 2-D (n, m) matrix, got shape {tuple(shape)}")
     return int(shape[1])
@@ -373,8 +380,8 @@ def graph_cut_conditional_gain(kernel, private_kernel, *, lam: float = 0.5, nu: 
     s_ij - lam · sum_{i, j in A} s_ij - 2 lam nu · sum_{j in A} sum_{p in P} s_jp``.
 
     :class:`~matroidopt.GraphCut` minus a modular privacy penalty: submodular, normalized,
-    not monotone in general (the penalty can make gains negative; solvers that need
-    monotonicity refuse it).
+    not monotone in general (the penalty can make gains negative; solvers whose guarantee
+    needs monotonicity run it with an ``AssumptionWarning`` and no guarantee).
 
     Parameters
     ----------
@@ -427,24 +434,36 @@ def _square(M, name: str, size: int, like: torch.Tensor) -> torch.Tensor:
     return T
 
 
-def _log_det(M: torch.Tensor, lam: float) -> LogDeterminant:
-    """``log det(M_S + lam I) - |S| log lam`` as ``log det(I + M_S / lam)``; the joint kernel
-    must be symmetric PSD (else the measure is not defined for every set)."""
-    try:
-        return LogDeterminant(M, scale=1.0 / lam)
-    except InvalidInputError as exc:
-        reason = str(exc).removeprefix("kernel: ")
-        raise InvalidInputError(
-            "kernel: the joint kernel of the ground set, query and private points (with "
-            f"eta and nu applied to their blocks) must be a valid log-determinant kernel: "
-            f"{reason}; lower eta / nu or check the blocks agree") from None
+def _log_det(M: torch.Tensor, lam: float) -> tuple[LogDeterminant, float]:
+    """``log det(M_S + lam I)`` up to a modular term: ``LogDeterminant(L, scale=1/mu)`` with
+    ``L = M - lo I`` and ``mu = lam + lo`` when ``M``'s smallest eigenvalue ``lo`` is
+    negative (else ``L = M``, ``mu = lam``), so that ``log det(L_S + mu I) =
+    log det(M_S + lam I)`` and the value is that minus ``|S| log mu``. Needs ``M + lam I``
+    positive definite (``mu > 0``), as the log-determinant itself does; returns ``mu``."""
+    n = M.shape[0]
+    lo = float(torch.linalg.eigvalsh(M.to(torch.float64)).min()) if n else 0.0
+    tol = 100.0 * n * torch.finfo(M.dtype).eps * max(1.0, float(M.abs().max()) * n) \
+        if n else 0.0
+    if lo >= -tol:
+        L, mu = M, lam
+    else:
+        mu = lam + lo
+        if not mu > tol:
+            raise InvalidInputError(
+                f"kernel: the joint kernel of the ground set, query and private points (with "
+                f"eta and nu applied to their blocks) plus lam·I must be positive definite; its "
+                f"smallest eigenvalue is {lo:.3g}, not above -lam = {-lam:.3g} (raise lam, or "
+                "check that the blocks come from one kernel)")
+        L = M - lo * torch.eye(n, dtype=M.dtype, device=M.device)
+    return LogDeterminant(L, scale=1.0 / mu), mu
 
 
 def _log_det_beside(kernel, side, side_side, weight, lam, names, device, dtype
                     ) -> tuple[LogDeterminant, int, int, float]:
     """Log-determinant over ``V`` and a set beside it (queries or private points): the
     joint kernel ``[[S, w S_VX], [w S_VX^T, S_XX]]`` scaled by ``1 / lam``; returns it,
-    ``n``, the set's size and ``lam``."""
+    ``n``, the set's size and the ridge ``mu`` of :func:`_log_det` (``lam`` for a PSD joint
+    kernel)."""
     lam, K = _log_det_parts(lam, device, dtype, kernel)
     side_name, square_name, weight_name = names
     w = _weight(weight, weight_name)
@@ -452,7 +471,8 @@ def _log_det_beside(kernel, side, side_side, weight, lam, names, device, dtype
     VX = _dense(side, side_name, n, K.device, K.dtype)
     XX = _square(side_side, square_name, VX.shape[1], K)
     M = _super_kernel([[K, w * VX], [w * VX.T, XX]])
-    return _log_det(M, lam), n, VX.shape[1], lam
+    f, mu = _log_det(M, lam)
+    return f, n, VX.shape[1], mu
 
 
 @_answers_in_input_kind
@@ -479,8 +499,8 @@ def log_determinant_mutual_information(kernel, query_kernel, query_query_kernel,
     lam : float, default 1.0
         ``lambdaVal``, ``> 0``: the ridge added to the diagonal.
     eta : float, default 1.0
-        ``magnificationEta``, ``>= 0``. The joint kernel must stay positive semidefinite
-        (it is for a Gram matrix and ``eta <= 1``); otherwise an error says so.
+        ``magnificationEta``, ``>= 0``. The joint kernel plus ``lam I`` must be positive
+        definite (as for the log-determinant itself); otherwise an error says so.
 
     Complexity
     ----------
@@ -509,7 +529,9 @@ def log_determinant_conditional_gain(kernel, private_kernel, private_private_ker
     S_AP^T)``).
 
     :class:`~matroidopt.LogDeterminant` over ``V ∪ P`` conditioned on ``P``, restricted to
-    ``V``, plus ``|A| log lam``: submodular and normalized; monotone when ``lam >= 1``.
+    ``V``, plus ``|A| log mu``: submodular and normalized; monotone when ``mu >= 1``, where
+    ``mu = lam`` for a positive semidefinite joint kernel, else ``lam`` plus its smallest
+    eigenvalue.
 
     Parameters
     ----------
@@ -519,7 +541,8 @@ def log_determinant_conditional_gain(kernel, private_kernel, private_private_ker
     lam : float, default 1.0
         ``lambdaVal``, ``> 0``.
     nu : float, default 1.0
-        ``privacyHardness``, ``>= 0`` (the joint kernel must stay PSD).
+        ``privacyHardness``, ``>= 0`` (the joint kernel plus ``lam I`` must be positive
+        definite).
 
     Examples
     --------
@@ -529,13 +552,13 @@ def log_determinant_conditional_gain(kernel, private_kernel, private_private_ker
     >>> f.n, f.submodular, f.evaluate([0]) < f.evaluate([5])
     (6, True, True)
     """
-    f, n, p, lam = _log_det_beside(kernel, private_kernel, private_private_kernel, nu, lam,
-                                   ("private_kernel", "private_private_kernel", "nu"), device,
-                                   dtype)
+    f, n, p, mu = _log_det_beside(kernel, private_kernel, private_private_kernel, nu, lam,
+                                  ("private_kernel", "private_private_kernel", "nu"), device,
+                                  dtype)
     gain = RestrictedUtility(ConditionedUtility(f, range(n, n + p)), range(n))
-    if lam == 1.0:
+    if mu == 1.0:
         return gain
-    return WeightedSum([gain, Modular(torch.full((n,), math.log(lam), dtype=f.dtype,
+    return WeightedSum([gain, Modular(torch.full((n,), math.log(mu), dtype=f.dtype,
                                                  device=f.device))], [1.0, 1.0])
 
 
@@ -581,7 +604,7 @@ def log_determinant_conditional_mutual_information(
         raise InvalidInputError(f"query_private_kernel: expected shape ({q}, {p}), got "
                                 f"{tuple(QP.shape)}")
     M = _super_kernel([[K, eta * VQ, nu * VP], [eta * VQ.T, QQ, QP], [nu * VP.T, QP.T, PP]])
-    f = _log_det(M, lam)
+    f, _ = _log_det(M, lam)
     return MutualInformation(f, query=range(n, n + q), private=range(n + q, n + q + p))
 
 
@@ -750,7 +773,7 @@ def concave_over_modular(query_kernel, *, eta: float = 1.0, concave: str = "log"
     >>> round(f.evaluate([0, 1]), 6)        # sqrt(1) + sqrt(3)
     2.732051
     """
-    if concave not in _CONCAVE:
+    if not isinstance(concave, str) or concave not in _CONCAVE:
         raise InvalidInputError(f"concave: expected one of {sorted(_CONCAVE)}, got {concave!r}")
     eta = _weight(eta, "eta")
     Q = _dense(query_kernel, "query_kernel", None, device, dtype)

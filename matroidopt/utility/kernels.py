@@ -39,9 +39,9 @@ def _features(X, name: str) -> np.ndarray:
                        dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{name}: expected a real (n, d) array ({exc})") from None
-    if A.ndim != 2 or A.shape[0] == 0:
-        raise InvalidInputError(f"{name}: expected a non-empty (n, d) array, got shape "
-                                f"{A.shape}")
+    if A.ndim != 2 or A.shape[0] == 0 or A.shape[1] == 0:
+        raise InvalidInputError(f"{name}: expected a non-empty (n, d) array with d >= 1, got "
+                                f"shape {A.shape}")
     if not np.isfinite(A).all():
         raise InvalidInputError(f"{name}: features must be finite (found NaN or infinity)")
     return A
@@ -140,8 +140,11 @@ def similarity_kernel(X, Y=None, *, metric: str = "cosine", style: str = "submod
         return submodlib_similarities(A, B, metric, g)
     if gamma is not None:
         raise InvalidInputError("gamma: the apricot style has no scale parameter")
-    from sklearn.metrics import pairwise_distances
-
+    try:
+        from sklearn.metrics import pairwise_distances
+    except ImportError as exc:  # pragma: no cover - scikit-learn is in the dev / peers extras
+        raise InvalidInputError("style: the apricot style needs scikit-learn "
+                                "(pip install scikit-learn)") from exc
     try:
         D = pairwise_distances(B, A, metric=metric)
     except (ValueError, TypeError) as exc:

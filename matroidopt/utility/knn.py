@@ -83,8 +83,9 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
         ``"apricot"``: apricot-select's sparse mode, built by scikit-learn's
         ``KNeighborsTransformer`` with ``n_neighbors = k - 1`` (apricot's ``n_neighbors``
         does not count the point itself): similarities ``max(d) - d`` over the stored
-        euclidean (or other scikit-learn metric) distances, ``(1 - d)^2`` for ``"cosine"``
-        and ``"correlation"`` (the neighbours ranked by that transformed distance), and
+        distances (euclidean, not squared, or another scikit-learn metric; for ``"cosine"``
+        and ``"correlation"`` the transformed distance ``1 - (1 - d)^2``, which also ranks the
+        neighbours; that one is computed densely, ``O(n^2)`` memory, as apricot does), and
         transposed so that column ``j`` holds what candidate ``j`` covers, as apricot reads
         its rows; ``backend``, ``gamma`` and ``nprobe`` do not apply.
 
@@ -119,6 +120,9 @@ def knn_kernel(X, k: int, *, metric: str = "cosine", gamma: float | None = None,
     if style not in KERNEL_STYLES:
         raise InvalidInputError(f"style: expected one of {KERNEL_STYLES}, got {style!r}")
     if style == "apricot":
+        if k < 2:
+            raise InvalidInputError("k: the apricot style needs k >= 2 (apricot's "
+                                    "n_neighbors = k - 1 >= 1)")
         if gamma is not None or nprobe is not None or backend not in ("auto", "sklearn"):
             raise InvalidInputError(
                 "style: the apricot style is scikit-learn's KNeighborsTransformer; gamma, "
@@ -149,9 +153,12 @@ def _apricot_knn(A: np.ndarray, k: int, metric: str, n_jobs: int | None) -> sp.c
     """apricot-select's sparse kernel: scikit-learn's ``KNeighborsTransformer`` distances of
     each point's ``k - 1`` neighbours (and itself, at distance 0), transformed to
     similarities, transposed to clients × candidates."""
-    from sklearn.metrics import pairwise_distances
-    from sklearn.neighbors import KNeighborsTransformer
-
+    try:
+        from sklearn.metrics import pairwise_distances
+        from sklearn.neighbors import KNeighborsTransformer
+    except ImportError as exc:  # pragma: no cover - scikit-learn is in the dev / peers extras
+        raise InvalidInputError("style: the apricot style needs scikit-learn "
+                                "(pip install scikit-learn)") from exc
     if metric in ("cosine", "correlation"):
         # ranked by the transformed distance 1 - (1 - d)^2, as apricot ranks them
         D = 1.0 - (1.0 - pairwise_distances(A, metric=metric)) ** 2
@@ -164,9 +171,7 @@ def _apricot_knn(A: np.ndarray, k: int, metric: str, n_jobs: int | None) -> sp.c
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"metric: scikit-learn refused {metric!r} ({exc})") from None
     G = sp.csr_matrix(G, dtype=np.float64)
-    if metric in ("cosine", "correlation"):
-        G.data = 1.0 - G.data
-    elif G.nnz:
+    if G.nnz:   # apricot: max(d) - d over the stored distances (also the transformed cosine)
         G.data = G.data.max() - G.data
     K = G.T.tocsr()
     K.sort_indices()

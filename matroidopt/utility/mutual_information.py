@@ -98,6 +98,7 @@ class MutualInformation(Utility):
                          normalized=True, nonnegative=f.submodular, device=f.device,
                          dtype=f.dtype, torch_input=f.torch_input)
         self.f = f
+        self.gains_are_exact = f.gains_are_exact
         self.query: tuple[int, ...] = tuple(Q)
         self.private: tuple[int, ...] = tuple(P)
         self.elements = torch.as_tensor(elements, dtype=torch.long, device=f.device)
