@@ -167,6 +167,6 @@ SPEC = SolverSpec.declare(
     accepts=("cardinality",), requires=_is_dispersion,
     requires_note="a dispersion utility: DisparitySum or DisparityMin",
     rows=(("dispersion_greedy", "cardinality", "disparity-sum, metric distances", "1/2"),
-          ("dispersion_greedy", "exactly k (Result.info)", "disparity-min, metric distances",
+          ("dispersion_greedy", "exactly k elements", "disparity-min, metric distances",
            "1/2 (best possible)")))
 dispersion_greedy = SPEC.fn  # the public function: admits once, runs the body
