@@ -122,9 +122,8 @@ def _finish(run: Run, spread, k: int, certificate: bool) -> Result:
     if certificate:
         # at most k: disparity-sum is monotone (the k-bound holds for smaller sets); for
         # disparity-min the best of every size s <= k is bounded by its own bound
-        run.best_bound = exact_bound if spread.kind == "sum" else max(
-            [dispersion_bound("min", spread.distances, s) for s in range(2, size + 1)],
-            default=0.0)
+        run.best_bound = exact_bound if spread.kind == "sum" else \
+            _min_bound_at_most(spread.distances, size)
     info = {"problem": f"exactly {size} elements"}
     if spread.kind == "min":
         info["exactly_k"] = {"guarantee": exact_ratio, "upper_bound": exact_bound}
@@ -145,6 +144,20 @@ def dispersion_bound(kind: str, distances: torch.Tensor, k: int) -> float:
         per = top.sum(1)
         return 0.5 * float(torch.topk(per, k).values.sum())
     return float(torch.topk(top[:, -1], k).values[-1])
+
+
+def _min_bound_at_most(distances: torch.Tensor, k: int) -> float:
+    """The disparity-min bound over every size ``2 <= s <= k`` at once (one top-``(k-1)``
+    of the distances, not one per size): the largest of the ``s``-th largest
+    ``(s - 1)``-th distances."""
+    n = distances.shape[0]
+    k = min(k, n)
+    if k < 2:
+        return 0.0
+    D = distances.to("cpu", torch.float64).clone()
+    D.fill_diagonal_(-torch.inf)
+    top = torch.topk(D, k - 1, dim=1).values              # column s - 2: (s-1)-th largest
+    return max(float(torch.topk(top[:, s - 2], s).values[-1]) for s in range(2, k + 1))
 
 
 def dispersion_greedy_guarantee(utility: Utility, constraint: Constraint, **options: Any
