@@ -8,6 +8,7 @@ argument.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -157,7 +158,14 @@ def as_float_tensor(
         if arr.dtype.itemsize > 8 or not arr.dtype.isnative:  # long double, other byte order
             arr = arr.astype(np.float64)
         # np.ascontiguousarray would turn a 0-D array into a 1-D one (and pass a 1-D check)
-        t = torch.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
+        arr = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+        if arr.flags.writeable:
+            t = torch.from_numpy(arr)
+        else:   # a read-only array (a memmap, a broadcast view): utilities never write to it
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The given NumPy array is not "
+                                        "writable", category=UserWarning)
+                t = torch.from_numpy(arr)
     if t.is_complex():
         raise InvalidInputError(f"{name}: complex values are not supported")
     if ndim is not None:

@@ -238,3 +238,25 @@ def test_cost_benefit_fill_spends_the_budget_on_a_non_monotone_utility():
     a, b = mo.cost_benefit_greedy(g, knap), mo.cost_benefit_greedy(g, knap, fill=True)
     assert np.asarray(a.indices).tolist() == np.asarray(b.indices).tolist()
     assert a.guarantee == b.guarantee is not None
+
+
+@pytest.mark.parametrize("solver", ["greedy", "lazy_greedy", "stochastic_greedy",
+                                    "cost_benefit_greedy"])
+def test_bound_trace_holds_every_prefix_certificate(solver):
+    """Result.bound_trace: each recorded bound is >= OPT (brute force) and >= the value of
+    its prefix, and upper_bound is the least of them (the solvers take the minimum)."""
+    rng = np.random.default_rng(11)
+    f = mo.FacilityLocation(rng.uniform(size=(14, 12)))
+    c = {"cost_benefit_greedy": mo.Knapsack(rng.uniform(0.5, 1.5, size=12), 4.0),
+         "stochastic_greedy": mo.UniformMatroid(12, 5)}.get(
+        solver, mo.PartitionMatroid(np.arange(12) % 3, [2, 1, 2]))
+    opt = brute_force_maximum(f, c).value
+    res = mo.maximize(f, c, solver=solver, seed=0)
+    trace = res.bound_trace
+    assert trace.ndim == 2 and trace.shape[1] == 2 and len(trace) >= 1
+    assert np.all(trace[:, 1] >= opt - 1e-9)
+    sizes = trace[:, 0].astype(int)
+    assert np.all((sizes >= 0) & (sizes <= len(res.indices)))
+    for t, b in trace:
+        assert b >= f.evaluate(res.indices[: int(t)]) - 1e-9
+    assert res.upper_bound == pytest.approx(max(trace[:, 1].min(), res.value))

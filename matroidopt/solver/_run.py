@@ -103,6 +103,7 @@ class Run:
         self.cert_fresh_ok = (certificate and gamma is not None and self.u.gains_are_exact)
         self.gamma = gamma if gamma is not None else 1.0
         self.best_bound = math.inf
+        self.bound_trace: list[tuple[int, float]] = []   # (prefix size, its certificate)
         self._next_cert = 0
         self.ub = torch.full((self.n,), math.inf, dtype=torch.float64)
         self._ub_set = False
@@ -181,7 +182,11 @@ class Run:
             self._next_cert = t + max(1, t // 16)
         else:
             self._next_cert = t + 1
-        bound = certificate_bound(self.current_value(), self.ub, self.c)
+        self.offer_bound(certificate_bound(self.current_value(), self.ub, self.c))
+
+    def offer_bound(self, bound: float) -> None:
+        """Record ``bound`` (``OPT <= bound``), computed at the current prefix."""
+        self.bound_trace.append((len(self.selected), float(bound)))
         self.best_bound = min(self.best_bound, bound)
 
     def certify_fresh(self) -> None:
@@ -192,8 +197,7 @@ class Run:
         if self.selected:
             rest[self.selected] = False
         self.gains(torch.nonzero(rest).flatten())
-        bound = certificate_bound(self.current_value(), self.ub, self.c, self.gamma)
-        self.best_bound = min(self.best_bound, bound)
+        self.offer_bound(certificate_bound(self.current_value(), self.ub, self.c, self.gamma))
 
     # ---------------------------------------------------------------- result
     def result(self, indices: list[int] | None = None, gains: list[float] | None = None,
@@ -218,6 +222,7 @@ class Run:
             seconds=time.perf_counter() - self.t0,
             solver=self.name,
             info=info,
+            bound_trace=np.asarray(self.bound_trace, dtype=np.float64).reshape(-1, 2),
         )
 
 

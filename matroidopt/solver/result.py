@@ -39,6 +39,11 @@ class Result:
         Registered name of the solver that ran.
     info : dict
         Solver-specific extras (e.g. the sample size of stochastic greedy).
+    bound_trace : numpy.ndarray of shape (m, 2)
+        The certificates the solver computed along the way: rows ``(t, bound)``, where
+        ``bound >= OPT`` was computed at the prefix of the first ``t`` selected elements
+        (``upper_bound`` is the least of them, or a bound of the solver's own; empty when the
+        solver computes none per prefix). :func:`matroidopt.plot.gain_curve` draws it.
     """
 
     indices: Any
@@ -51,6 +56,7 @@ class Result:
     seconds: float
     solver: str
     info: dict = field(default_factory=dict)
+    bound_trace: np.ndarray = field(default_factory=lambda: np.empty((0, 2)), repr=False)
 
     @property
     def certified_ratio(self) -> float | None:
