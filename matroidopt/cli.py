@@ -47,9 +47,15 @@ class UsageError(Exception):
 # ---------------------------------------------------------------------- reading input
 def _read_table(path: Path) -> tuple[list[str] | None, list[list[str]]]:
     """Rows of a delimited text file and its header (None when the first row is numeric)."""
-    text = path.read_text(encoding="utf-8")
-    delimiter = "\t" if path.suffix == ".tsv" else ","
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    text = _read_text(path, str(path))
+    suffix = path.suffix.lower()
+    first = text.split("\n", 1)[0]
+    if suffix == ".txt" and "," not in first and "\t" not in first:
+        rows = [line.split() for line in text.splitlines() if line.strip()]   # np.savetxt
+    else:
+        delimiter = "\t" if suffix == ".tsv" or (suffix == ".txt" and "," not in first) \
+            else ","
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
     if not rows:
         raise UsageError(f"{path}: the file has no rows")
 
@@ -62,6 +68,15 @@ def _read_table(path: Path) -> tuple[list[str] | None, list[list[str]]]:
 
     header = None if all(numeric(c) for c in rows[0]) else [c.strip() for c in rows[0]]
     return header, rows[1:] if header is not None else rows
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot read ({exc.strerror})") from exc
 
 
 def read_features(path: str | os.PathLike, label_column: str | None = None
@@ -88,10 +103,12 @@ def read_features(path: str | os.PathLike, label_column: str | None = None
             raise UsageError("--label-column: a .npy file has no named columns; pass --labels")
         try:
             X = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise UsageError(f"{path}: not a readable .npy array ({exc})") from exc
-        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-            raise UsageError(f"{path}: expected a numeric array, got dtype {X.dtype}")
+        except (ValueError, OSError, EOFError) as exc:
+            raise UsageError(f"{path}: not a readable .npy array ({exc or 'empty file'})"
+                             ) from exc
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) \
+                or np.issubdtype(X.dtype, np.complexfloating):
+            raise UsageError(f"{path}: expected a real numeric array, got dtype {X.dtype}")
     elif suffix in (".csv", ".tsv", ".txt"):
         header, rows = _read_table(path)
         width = len(header) if header is not None else len(rows[0]) if rows else 0
@@ -147,12 +164,17 @@ def read_features(path: str | os.PathLike, label_column: str | None = None
 
 
 def _typed_labels(labels: np.ndarray) -> np.ndarray:
-    """Labels read as text become ints when they all are (so that ``10`` sorts after ``9``)."""
+    """Labels read as text become ints when each is one written plainly (``"10"``, ``"-2"``;
+    not ``"01"`` or ``"1_0"``, which would merge with ``"1"`` and ``"10"``), so that ``10``
+    sorts after ``9``."""
     if labels.dtype.kind in "US":
+        texts = labels.tolist()
         try:
-            return np.asarray([int(v) for v in labels.tolist()], dtype=np.int64)
+            ints = [int(v) for v in texts]
         except ValueError:
             return labels
+        if all(str(i) == v for i, v in zip(ints, texts)):
+            return np.asarray(ints, dtype=np.int64)
     return labels
 
 
@@ -164,12 +186,12 @@ def read_labels(path: str | os.PathLike) -> np.ndarray:
     if path.suffix.lower() == ".npy":
         try:
             labels = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError) as exc:
             raise UsageError(f"--labels: {path}: not a readable .npy array ({exc})") from exc
         if labels.ndim != 1:
             raise UsageError(f"--labels: expected a 1-D array, got shape {labels.shape}")
         return labels
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = [line.strip() for line in _read_text(path, f"--labels: {path}").splitlines()]
     return np.asarray([line for line in lines if line])
 
 
@@ -250,7 +272,7 @@ def _as_csv(record: dict) -> str:
     out = io.StringIO()
     keys = ["rank", "index", *(["label"] if record["selected"] and "label" in
                                 record["selected"][0] else []), "gain", "cumulative_gain"]
-    tail = ["value", "upper_bound", "certified_ratio", "guarantee", "solver"]
+    tail = ["value", "upper_bound", "certified_ratio", "guarantee", "expected", "solver"]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(keys + tail)
     for row in record["selected"]:
@@ -265,11 +287,22 @@ def _write_atomically(path: Path, text: str) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"--out: no such folder {folder}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    if path.is_dir():
+        raise UsageError(f"--out: {path} is a folder; name a file")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write in {folder} ({exc.strerror})") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)      # as a plain open() would create it
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"--out: cannot write {path} ({exc.strerror})") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

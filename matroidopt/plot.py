@@ -141,6 +141,8 @@ def principal_components(X, d: int = 2) -> np.ndarray:
     >>> principal_components(X).shape
     (50, 2)
     """
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+        raise InvalidInputError(f"d: expected an int >= 1, got {d!r}")
     A = X.toarray() if sp.issparse(X) else np.asarray(
         X.detach().cpu().numpy() if hasattr(X, "detach") else X, dtype=np.float64)
     if A.ndim != 2 or A.shape[0] < 1 or A.shape[1] < 1:
@@ -213,7 +215,12 @@ def selection(X, indices, *, labels=None, ax: Any = None, annotate: int = 20,
         if lab.shape != (n,):
             raise InvalidInputError(f"labels: expected one label per row of X ({n}), got "
                                     f"shape {lab.shape}")
-        for i, b in enumerate(np.unique(lab)):
+        try:
+            groups = np.unique(lab)
+        except TypeError as exc:
+            raise InvalidInputError("labels: expected labels of one kind that sort (all ints "
+                                    "or all strings)") from exc
+        for i, b in enumerate(groups):
             mask = lab == b
             ax.scatter(P[mask, 0], P[mask, 1], s=8, color=f"C{i % 10}", alpha=0.45,
                        label=f"{b}", zorder=1)

@@ -9,8 +9,10 @@ here, once, and a bad one raises :class:`~matroidopt.errors.InvalidInputError` n
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,7 @@ import torch
 
 from .constraint import Constraint, Knapsack
 from .errors import InvalidInputError
-from .matroid import PartitionMatroid, UniformMatroid, truncate
+from .matroid import Matroid, PartitionMatroid, UniformMatroid, truncate
 from .solver import SOLVERS, Result, maximize
 from .utility import (
     DisparityMin,
@@ -57,6 +59,7 @@ def _kernel(X, metric: str, options: dict) -> np.ndarray:
 def _facility_location(X, metric, options, device):
     if metric == "precomputed" or options.get("kernel_style", "submodlib") != "submodlib":
         return FacilityLocation(_kernel(X, metric, options), device=device, **options)
+    options.pop("kernel_style", None)   # the default, spelled out: kernel rows on the fly
     return FacilityLocation.from_features(X, metric=metric, device=device, **options)
 
 
@@ -100,7 +103,7 @@ UTILITY_BUILDERS: dict[str, Callable[..., Utility]] = {
 def _capacities_for(labels: np.ndarray, capacities) -> Any:
     """Capacities as :class:`PartitionMatroid` reads them: an int for every label, a mapping,
     or a sequence over the sorted distinct labels (its length checked here, by name)."""
-    distinct = np.unique(labels)
+    distinct = _distinct(labels)
     if isinstance(capacities, numbers.Integral) and not isinstance(capacities, bool):
         return dict.fromkeys(distinct.tolist(), int(capacities))
     if isinstance(capacities, Mapping):
@@ -116,7 +119,19 @@ def _capacities_for(labels: np.ndarray, capacities) -> Any:
             f"capacities: expected one capacity per distinct label ({len(distinct)}: "
             f"{distinct.tolist()[:10]}), an int, or a mapping label -> capacity; got "
             f"{caps.size if caps.ndim else 'a scalar'} value(s)")
-    return caps.tolist()
+    return dict(zip(distinct.tolist(), caps.tolist()))   # the i-th sorted label: caps[i]
+
+
+def _distinct(labels: np.ndarray) -> np.ndarray:
+    """The sorted distinct labels; mixed kinds (``1`` and ``"a"``) or None are named."""
+    if labels.dtype == object and any(v is None for v in labels.tolist()):
+        raise InvalidInputError("labels: None is not a label (a missing group?)")
+    try:
+        return np.unique(labels)
+    except TypeError as exc:
+        raise InvalidInputError(
+            f"labels: expected labels of one kind that sort (all ints or all strings), got "
+            f"{sorted({type(v).__name__ for v in labels.tolist()})}") from exc
 
 
 def _n_samples(n_samples, n: int, *, budget: bool, quotas: bool) -> int | float | None:
@@ -142,7 +157,8 @@ def _n_samples(n_samples, n: int, *, budget: bool, quotas: bool) -> int | float 
     if not 0.0 < k <= 1.0:
         raise InvalidInputError(
             f"n_samples: a float is a fraction of the rows, in (0, 1]; got {k!r}")
-    return int(np.ceil(k * n))
+    # exactly: 0.07 * 100 is 7.000000000000001 in floating point, whose ceiling is 8
+    return math.ceil(Fraction(repr(float(k))) * n)
 
 
 def build_utility(X, utility: str | Callable[[Any], Utility] = "facility_location",
@@ -236,7 +252,7 @@ def build_constraint(n: int, n_samples: int | float | None = 10, *, labels=None,
     """
     k = _n_samples(n_samples, n, budget=costs is not None, quotas=capacities is not None)
     if costs is not None:
-        if capacities is not None:
+        if capacities is not None or labels is not None:
             raise InvalidInputError("costs: a budget and quotas at once is an intersection of "
                                     "constraints; pass constraint= instead")
         costs = np.asarray(costs, dtype=np.float64)
@@ -302,6 +318,13 @@ def select_rows(X, n_samples: int | float | None = 10, *,
         if constraint.n != n:
             raise InvalidInputError(
                 f"constraint: its ground set has {constraint.n} elements but X has {n} rows")
+        if n_samples is not None:   # at most n_samples rows of the given constraint
+            if not isinstance(constraint, Matroid):
+                raise InvalidInputError(
+                    f"n_samples: caps a matroid constraint at k rows (its truncation); a "
+                    f"{type(constraint).__name__} cannot be, so pass n_samples=None")
+            k = _n_samples(n_samples, n, budget=False, quotas=False)
+            constraint = truncate(constraint, min(k, n))
     else:
         constraint = build_constraint(n, n_samples, labels=labels, capacities=capacities,
                                       costs=costs)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
@@ -58,8 +59,10 @@ class SubmodularSelector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
         ``(n, n)`` similarity matrix (the distance matrix for dispersion). Must be None for
         ``"feature_based"``, which scores the features themselves.
     constraint : Constraint or None, default=None
-        A constraint over the ``n`` rows used as given (``n_samples``, ``labels``,
-        ``capacities`` and ``costs`` must then be left unset); None: built from them.
+        A constraint over the ``n`` rows (``labels``, ``capacities`` and ``costs`` must then
+        be left unset); a matroid is truncated to ``n_samples`` rows unless that is None.
+        None: the constraint is built from ``n_samples``, ``labels``, ``capacities`` and
+        ``costs``.
     labels : array-like of shape (n,), optional
         A group per row, for per-group quotas (default: the ``y`` passed to ``fit``).
     capacities : int, sequence or mapping, optional
@@ -181,7 +184,7 @@ class SubmodularSelector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
             if X.shape[0] < 1 or X.shape[1] < 1:
                 raise InvalidInputError(f"X: expected at least one row and one column, got "
                                         f"shape {tuple(X.shape)}")
-            if not bool(torch.isfinite(X.float()).all()):
+            if X.is_floating_point() and not bool(torch.isfinite(X).all()):
                 raise InvalidInputError("X: contains NaN or infinity")
             if reset:
                 self.n_features_in_ = int(X.shape[1])
@@ -248,5 +251,39 @@ class SubmodularSelector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
         if frame is not None:
             return frame.iloc[self.ranking_]
         if isinstance(Xv, torch.Tensor):
-            return Xv[torch.as_tensor(self.ranking_, device=Xv.device)]
-        return Xv[self.ranking_]
+            out = Xv[torch.as_tensor(self.ranking_, device=Xv.device)]
+        else:
+            out = Xv[self.ranking_]
+        if getattr(self, "_sklearn_output_config", {}).get("transform") != "pandas":
+            return out
+        import pandas as pd
+
+        if sp.issparse(out):
+            raise InvalidInputError("X: pandas output (set_output(transform='pandas')) does "
+                                    "not hold sparse rows; pass dense X or default output")
+        dense = out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else out
+        return pd.DataFrame(dense, index=self.ranking_, columns=self.get_feature_names_out())
+
+    def set_output(self, *, transform: str | None = None) -> SubmodularSelector:
+        """Choose what ``transform`` returns, as scikit-learn's ``set_output`` (so that
+        ``Pipeline.set_output`` reaches the selector).
+
+        Parameters
+        ----------
+        transform : {"default", "pandas"} or None
+            ``"pandas"``: a DataFrame of the selected rows, indexed by their row numbers
+            (a DataFrame input keeps its own index); ``"default"``: the input's kind; None:
+            unchanged.
+
+        Returns
+        -------
+        SubmodularSelector
+            ``self``.
+        """
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas"):
+            raise InvalidInputError(
+                f"transform: expected 'default', 'pandas' or None, got {transform!r}")
+        self._sklearn_output_config = {"transform": transform}
+        return self

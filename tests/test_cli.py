@@ -136,6 +136,10 @@ def test_parquet_solver_seed_option_and_fraction(data, capsys):
     (["select", "{tmp}/X.npy", "--k", "3", "--option", "bogus=1"], "utility_options"),
     (["select", "{tmp}/X.npy", "--k", "3", "--out", "{tmp}/no/such/dir/o.json"],
      "--out: no such folder"),
+    (["select", "{tmp}/empty.npy", "--k", "3"], "not a readable .npy array"),
+    (["select", "{tmp}/complex.npy", "--k", "3"], "expected a real numeric array"),
+    (["select", "{tmp}/latin1.csv", "--k", "3"], "not UTF-8 text"),
+    (["select", "{tmp}/X.npy", "--k", "3", "--out", "{tmp}"], "is a folder"),
     (["frobnicate"], "invalid choice"),
     ([], "required"),
 ])
@@ -146,6 +150,9 @@ def test_usage_errors_exit_2_with_one_line(data, capsys, argv, message):
     (tmp / "ragged.csv").write_text("1,2\n3,4\n5\n")
     (tmp / "words.csv").write_text("1,2\nx,4\n")
     (tmp / "short.txt").write_text("a\nb\nc\nd\ne\n")
+    (tmp / "empty.npy").write_bytes(b"")
+    np.save(tmp / "complex.npy", np.ones((4, 2), dtype=complex))
+    (tmp / "latin1.csv").write_bytes("caf\xe9,1\n2,3\n".encode("latin-1"))
     argv = [a.format(tmp=tmp) for a in argv]
     try:
         code = main(argv)
@@ -232,3 +239,35 @@ def test_the_core_and_the_command_line_load_no_optional_front_end_dependency():
                 assert node.module.split(".")[0] not in front, (path, node.module)
             elif isinstance(node, ast.ImportFrom) and node.level and not node.module:
                 assert not front & {a.name for a in node.names}, path
+
+
+def test_text_formats_and_label_spellings(data, capsys):
+    tmp, X, _ = data
+    f = mo.FacilityLocation.from_features(X, metric="euclidean")
+    ref = mo.lazy_greedy(f, 5).indices.tolist()
+    np.savetxt(tmp / "X.txt", X)                       # space separated
+    np.savetxt(tmp / "X.TSV", X, delimiter="\t")        # an upper-case suffix
+    for name in ("X.txt", "X.TSV"):
+        code, out, err = run(["select", tmp / name, "--k", "5"], capsys)
+        assert code == 0, err
+        assert [r["index"] for r in json.loads(out)["selected"]] == ref, name
+    # "01" and "1" are two groups (text labels stay text unless each is a plain int)
+    (tmp / "g.txt").write_text("\n".join(["01", "1"] * 40) + "\n")
+    code, out, _ = run(["select", tmp / "X.npy", "--labels", tmp / "g.txt",
+                        "--capacities", "1"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and sorted(r["label"] for r in doc["selected"]) == ["01", "1"]
+    # plain ints sort as numbers: capacities 1,0,2 go to labels 2, 9, 10
+    (tmp / "n.txt").write_text("\n".join(["10", "2", "9", "10"] * 20) + "\n")
+    code, out, _ = run(["select", tmp / "X.npy", "--labels", tmp / "n.txt",
+                        "--capacities", "1,0,2"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and sorted(r["label"] for r in doc["selected"]) == [2, 10, 10]
+
+
+def test_output_file_is_created_as_open_would(data, capsys):
+    tmp, _, _ = data
+    code, _, _ = run(["select", tmp / "X.npy", "--k", "2", "--out", tmp / "o.json"], capsys)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert code == 0 and (tmp / "o.json").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -169,6 +169,61 @@ def test_fraction_of_rows(X):
     assert len(SubmodularSelector(0.101).fit(X).ranking_) == 16
     assert len(SubmodularSelector(1.0).fit(X).ranking_) == 150
     assert len(SubmodularSelector(500).fit(X).ranking_) == 150      # at most k
+    from matroidopt.selection import build_constraint
+
+    # exact arithmetic: 0.07 * 100 is 7.000000000000001 in floating point
+    assert [build_constraint(100, p / 100).k for p in range(1, 101)] == list(range(1, 101))
+    assert build_constraint(150, 0.101).k == 16
+
+
+def test_capacity_lists_follow_the_sorted_labels(X):
+    f = mo.FacilityLocation.from_features(X, metric="euclidean")
+    words = np.array(["b", "a", "c"])[np.arange(150) % 3]       # first seen: b, a, c
+    sel = SubmodularSelector(None, labels=words, capacities=[1, 0, 2]).fit(X)
+    assert sorted(words[sel.ranking_].tolist()) == ["a", "c", "c"]
+    ints = np.array([10, 1, 2])[np.arange(150) % 3]
+    sel = SubmodularSelector(None, labels=ints, capacities=[1, 0, 2]).fit(X)
+    assert sorted(ints[sel.ranking_].tolist()) == [1, 10, 10]
+    res = mo.lazy_greedy(f, mo.PartitionMatroid(ints, {1: 1, 2: 0, 10: 2}))
+    assert sel.ranking_.tolist() == res.indices.tolist()
+
+
+def test_a_matroid_constraint_is_capped_by_n_samples(X):
+    m = mo.PartitionMatroid(np.arange(150) % 3, [4, 4, 4])
+    assert len(SubmodularSelector(5, constraint=m).fit(X).ranking_) == 5
+    assert len(SubmodularSelector(None, constraint=m).fit(X).ranking_) == 12
+    f = mo.FacilityLocation.from_features(X, metric="euclidean")
+    assert SubmodularSelector(5, constraint=m).fit(X).ranking_.tolist() == \
+        mo.lazy_greedy(f, mo.truncate(m, 5)).indices.tolist()
+
+
+def test_explicit_defaults_and_extreme_values(X):
+    ref = SubmodularSelector(8).fit(X).ranking_.tolist()
+    assert SubmodularSelector(8, utility_options={"kernel_style": "submodlib"}).fit(
+        X).ranking_.tolist() == ref
+    big = X * 1e39          # beyond float32: a float64 tensor is as valid as the array
+    assert SubmodularSelector(8, metric="cosine").fit(torch.tensor(big)).ranking_.tolist() \
+        == SubmodularSelector(8, metric="cosine").fit(big).ranking_.tolist()
+
+
+def test_dataframe_rows_keep_their_index_and_pandas_output(X):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    index = [f"r{i}" for i in rng.permutation(150)]
+    df = pd.DataFrame(X, columns=list("abcdef"), index=index)
+    sel = SubmodularSelector(6).fit(df)
+    out = sel.transform(df)
+    assert list(out.index) == [index[i] for i in sel.ranking_]
+    np.testing.assert_array_equal(out.to_numpy(), X[sel.ranking_])
+    assert list(sel.feature_names_in_) == list("abcdef")
+    pipe = make_pipeline(StandardScaler(), SubmodularSelector(6)).set_output(transform="pandas")
+    framed = pipe.fit_transform(df)
+    assert list(framed.columns) == list("abcdef")
+    assert list(framed.index) == [index[i] for i in pipe[-1].ranking_]
+    plain = SubmodularSelector(6).set_output(transform="pandas").fit_transform(X)
+    assert list(plain.index) == sel.ranking_.tolist() and list(plain.columns)[0] == "x0"
+    assert clone(SubmodularSelector().set_output(transform="pandas")) \
+        ._sklearn_output_config == {"transform": "pandas"}
 
 
 def test_quotas_from_labels_or_y(X):
@@ -253,6 +308,11 @@ test_bad_input_names_the_argument = names_the_argument([
     (_fit(costs=np.ones(29)), "costs"),
     (_fit(costs=np.ones(30), n_samples=-2.0), "n_samples"),
     (_fit(costs=np.ones(30), capacities=1, labels=np.zeros(30)), "costs"),
+    (_fit(costs=np.ones(30), labels=np.zeros(30)), "costs"),
+    (_fit(labels=np.array(["a", 1] * 15, dtype=object), capacities=2), "labels"),
+    (_fit(labels=np.array(["a", None] * 15, dtype=object), capacities=2), "labels"),
+    (_fit(constraint=mo.Knapsack(np.ones(30), 3.0)), "n_samples"),
+    (lambda: SubmodularSelector().set_output(transform="polars"), "transform"),
     (_fit(constraint=mo.UniformMatroid(10, 2)), "constraint"),
     (_fit(constraint=mo.UniformMatroid(30, 2), labels=np.zeros(30)), "constraint"),
     (_fit(constraint="cardinality"), "constraint"),

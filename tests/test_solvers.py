@@ -260,3 +260,16 @@ def test_bound_trace_holds_every_prefix_certificate(solver):
     for t, b in trace:
         assert b >= f.evaluate(res.indices[: int(t)]) - 1e-9
     assert res.upper_bound == pytest.approx(max(trace[:, 1].min(), res.value))
+
+
+def test_bound_trace_is_empty_when_the_answer_is_not_the_greedy_path():
+    """Cost-benefit greedy may answer with its best single element instead of its greedy
+    path; the trace's prefixes are the path's, so it is not reported for that answer."""
+    f = mo.Modular([1.0, 0.9, 0.8, 0.7, 10.0])
+    res = mo.cost_benefit_greedy(f, mo.Knapsack([0.1, 0.1, 0.1, 0.1, 5.0], 5.0))
+    assert res.indices.tolist() == [4]
+    assert res.bound_trace.shape == (0, 2)
+    assert res.upper_bound >= 10.0
+    path = mo.cost_benefit_greedy(f, mo.Knapsack([0.1, 0.1, 0.1, 0.1, 5.0], 0.4))
+    assert path.indices.tolist() == [0, 1, 2, 3] and len(path.bound_trace) >= 1
+    assert np.all(path.bound_trace[:, 0] <= len(path.indices))

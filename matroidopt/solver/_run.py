@@ -222,7 +222,10 @@ class Run:
             seconds=time.perf_counter() - self.t0,
             solver=self.name,
             info=info,
-            bound_trace=np.asarray(self.bound_trace, dtype=np.float64).reshape(-1, 2),
+            # the trace's prefixes are those of the greedy path: only when it is the answer
+            bound_trace=np.asarray(self.bound_trace if [int(i) for i in indices] == self.selected
+                                   else [],
+                                   dtype=np.float64).reshape(-1, 2),
         )
 
 
