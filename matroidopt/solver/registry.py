@@ -11,6 +11,7 @@ import numpy as np
 from ..constraint import Constraint
 from ..errors import InvalidInputError
 from ..utility.base import Utility
+from ._run import as_constraint, as_utility
 from .approximate_lazy import SPEC as APPROXIMATE_LAZY_GREEDY
 from .continuous import SPEC as CONTINUOUS_GREEDY
 from .dispersion import SPEC as DISPERSION_GREEDY
@@ -114,8 +115,8 @@ GUARANTEES: tuple[tuple[str, str, str, str], ...] = tuple(
     row for spec in SOLVER_SPECS.values() for row in spec.rows)
 
 
-def guarantee(solver: str, utility: Utility, constraint: Constraint, **options: Any
-              ) -> tuple[float | None, bool]:
+def guarantee(solver: str, utility: Utility, constraint: Constraint | int | None,
+              **options: Any) -> tuple[float | None, bool]:
     """The approximation ratio that applies to a solve, and whether it holds in expectation.
 
     Answered by the solver's own guarantee function (its spec). Returns ``(None, False)``
@@ -130,7 +131,10 @@ def guarantee(solver: str, utility: Utility, constraint: Constraint, **options: 
     (0.6321205588285577, False)
     >>> mo.guarantee("residual_random_greedy", f, mo.PartitionMatroid([0, 0, 1], [1, 1]))
     (0.25, True)
+    >>> mo.guarantee("stochastic_greedy", f, 2, epsilon=0.1)   # an int k, as in maximize
+    (0.5321205588285577, True)
     """
+    constraint = as_constraint(constraint, as_utility(utility).n)   # int k / None as maximize
     # a name deleted from SOLVERS by hand is no longer a solver, whatever spec was left
     spec = SOLVER_SPECS.get(solver) if isinstance(solver, str) and solver in SOLVERS else None
     return (None, False) if spec is None else spec.guarantee(utility, constraint, **options)

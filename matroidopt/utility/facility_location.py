@@ -155,6 +155,8 @@ class FacilityLocation(Utility):
     ) -> FacilityLocation:
         """Facility location with kernel blocks computed on the fly from features.
 
+        Memory is ``O(block_size · m + m)``, never ``O(n · m)``.
+
         Parameters
         ----------
         X : array-like of shape (n, d)
@@ -172,8 +174,6 @@ class FacilityLocation(Utility):
             Candidates per kernel block (default: about 4M kernel entries per block).
         baseline : array-like of shape (m,), optional
             What each client already has (``>= 0``; see the class).
-
-        Memory is ``O(block_size · m + m)``, never ``O(n · m)``.
 
         Examples
         --------

@@ -577,8 +577,18 @@ def log_determinant_conditional_mutual_information(
 
     Parameters
     ----------
-    kernel : (n, n); query_kernel : (n, q); query_query_kernel : (q, q);
-    private_kernel : (n, p); private_private_kernel : (p, p); query_private_kernel : (q, p)
+    kernel : array-like of shape (n, n)
+        ``S``: symmetric similarities of the ground set.
+    query_kernel : array-like of shape (n, q)
+        ``S_VQ``.
+    query_query_kernel : array-like of shape (q, q)
+        ``S_QQ``.
+    private_kernel : array-like of shape (n, p)
+        ``S_VP``.
+    private_private_kernel : array-like of shape (p, p)
+        ``S_PP``.
+    query_private_kernel : array-like of shape (q, p)
+        ``S_QP``.
     lam, eta, nu : float
         ``lambdaVal`` (``> 0``), ``magnificationEta`` and ``privacyHardness`` (``>= 0``).
 

@@ -247,6 +247,7 @@ def test_tiny_experiment_through_the_cli(tmp_path, capsys):
          for s in res["seeds"]])
     table = (out / "experiment.md").read_text()
     assert "| partitionsel |" in table and "Verdict" in table
+    assert "](curves.png)" in table and "](differences.png)" in table
 
 
 def test_experiment_cli_names_a_bad_setting(capsys):

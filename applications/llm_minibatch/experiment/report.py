@@ -1,10 +1,10 @@
 """The experiment's summary, pass criterion and outputs: JSON, a markdown table and plots.
 
 Outputs (in ``--out``): ``experiment.json`` (config, every number per arm and seed, the
-summary, the pass criterion and its verdict), ``experiment.md`` (the tables),
-``curves.png`` (mean validation loss per arm against the step, with 95 % bootstrap bands over
-seeds) and ``differences.png`` (paired differences against ``random`` and ``stratified``
-with their 95 % intervals).
+summary, the pass criterion and its verdict), ``experiment.md`` (the tables, then the two
+plots), ``curves.png`` (mean validation loss per arm against the step, with 95 % bootstrap
+bands over seeds) and ``differences.png`` (paired differences against ``random`` and
+``stratified`` with their 95 % intervals).
 """
 
 from __future__ import annotations
@@ -259,6 +259,12 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
+# experiment.md shows the two plots written beside it
+_PICTURES = ("\n## Curves and paired differences\n\n"
+             "![mean validation loss per arm against the step](curves.png)\n\n"
+             "![paired differences against random and stratified](differences.png)\n")
+
+
 def write_outputs(results: dict, out: str | Path) -> dict[str, str]:
     """Write the four files into ``out``; returns their paths by kind."""
     out = Path(out)
@@ -270,6 +276,6 @@ def write_outputs(results: dict, out: str | Path) -> dict[str, str]:
     plot_curves(results, files["curves"], seed=seed)
     plot_differences(results, files["differences"])
     results["table"] = format_markdown(results)
-    files["markdown"].write_text(results["table"], encoding="utf-8")
+    files["markdown"].write_text(results["table"] + _PICTURES, encoding="utf-8")
     files["json"].write_text(json.dumps(_jsonable(results), indent=1), encoding="utf-8")
     return results["files"]

@@ -83,13 +83,24 @@ class PartitionSel:
     config : SelectorConfig, optional
         The settings below as one checked object; keyword settings override its fields
         (``PartitionSel(model, cfg, seed=3)``). Without it the keyword settings build one.
-        The settings are the fields of :class:`SelectorConfig`: ``lr``, ``method``,
-        ``ratio``, ``budget_rule``, ``param_filter``, ``sketch_dim``, ``sketch``, ``seed``,
-        ``chunk_size``, ``deterministic``, ``target_proportions``, ``quotas``, ``keep_all``,
-        ``minibatch_size``; an unknown keyword is an error naming it.
     optimizer : torch.optim.Optimizer, optional
         Source of η (its first param group's current ``lr``, read at every step, so
         schedulers and warm-up are followed). Takes precedence over ``lr``.
+    anchors : AnchorSampler, optional
+        The held-out anchors (a batch mapping or list of examples is wrapped in an
+        :class:`AnchorSampler` with this selector's ``seed``). Required, at :meth:`select`
+        time, by every method except ``random`` and ``full``.
+    process_group : torch.distributed.ProcessGroup, optional
+        Group to select over; default the global group when ``torch.distributed`` is
+        initialised.
+    **settings
+        The fields of :class:`SelectorConfig` by keyword (below: ``lr``, ``method``,
+        ``ratio``, ``budget_rule``, ``param_filter``, ``sketch_dim``, ``sketch``, ``seed``,
+        ``chunk_size``, ``deterministic``, ``target_proportions``, ``quotas``, ``keep_all``,
+        ``minibatch_size``); an unknown keyword is an error naming it.
+
+    Other Parameters
+    ----------------
     lr : float, optional
         A fixed η when no optimizer is given (or as the fallback when it is set later).
     method : str, default "partitionsel"
@@ -103,10 +114,6 @@ class PartitionSel:
     param_filter : str, callable or collection of str, default "lora"
         Parameters whose gradients are the features
         (:func:`~llm_minibatch.features.select_parameters`); checked at construction.
-    anchors : AnchorSampler, optional
-        The held-out anchors (a batch mapping or list of examples is wrapped in an
-        :class:`AnchorSampler` with this selector's ``seed``). Required, at :meth:`select`
-        time, by every method except ``random`` and ``full``.
     sketch_dim : int, optional
         Sketch the features to this dimension (None: raw gradients).
     sketch : {"srht", "rademacher"}, default "srht"
@@ -117,11 +124,12 @@ class PartitionSel:
         activations near 1 GiB (:func:`~llm_minibatch.features.per_example_gradients`).
     deterministic : bool, default False
         Greedy instead of residual random greedy (``partitionsel``, ``iwd``).
-    target_proportions, quotas, keep_all
-        Passed to the budget rule.
-    process_group : torch.distributed.ProcessGroup, optional
-        Group to select over; default the global group when ``torch.distributed`` is
-        initialised.
+    target_proportions : mapping, optional
+        Passed to the budget rule (``budget_rule="mixture"``).
+    quotas : mapping, optional
+        Passed to the budget rule (``budget_rule="explicit"``).
+    keep_all : sequence of domains, default ()
+        Passed to the budget rule: domains whose every example is kept.
     minibatch_size : int, optional
         A fixed ``b`` instead of ``ratio · N``; a pool with fewer rows is an error.
 
